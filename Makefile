@@ -1,0 +1,77 @@
+# microgo: `make run` starts the whole local stack, `make test` runs the
+# whole suite. Everything else here serves those two.
+
+PYTHON		?= /usr/bin/python3
+STAGE		:= .build/microgo
+FLAVOR		?= dev
+SRC		:= $(shell find src -name '*.[ch]') conf/build.conf
+
+# What the build, the stack and the tests need, all from Debian.
+DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
+		   libmongoc-dev libbson-dev libvips-dev libjwt-dev \
+		   libjansson-dev libsodium-dev libcmocka-dev mariadb-server \
+		   mariadb-client nginx-light openssl curl wrk wait-for-it \
+		   python3 python3-pytest python3-requests python3-pymongo \
+		   python3-mongomock python3-pil
+
+PKG_CFLAGS	:= $(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
+		   mariadb 2>/dev/null)
+
+.PHONY: all deps build cert run dev test unit integration clean
+
+all: build
+
+# Idempotent: installs only what is missing, so every target can call it.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    echo "make deps: installing $$missing"; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -q $$missing; \
+	fi
+
+build: deps microgo.so tools/microgo-passwd
+
+# kodev names the module after the working directory, so it builds in a
+# directory called microgo whatever this checkout is called.
+$(STAGE):
+	mkdir -p $(STAGE)
+	for d in src conf assets cert; do ln -sfn ../../$$d $(STAGE)/$$d; done
+
+microgo.so: $(SRC) | $(STAGE)
+	cd $(STAGE) && CFLAGS="$(PKG_CFLAGS)" KODEV_OUTPUT=$(CURDIR) \
+	    kodev build $(FLAVOR)
+	@test -f microgo.so
+
+tools/microgo-passwd: tools/microgo-passwd.c src/modules/password.c \
+    src/modules/password.h
+	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ \
+	    tools/microgo-passwd.c src/modules/password.c -lsodium
+
+cert: cert/server.pem
+
+cert/server.pem:
+	openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN=127.0.0.1 \
+	    -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+	    -keyout cert/key.pem -out cert/server.pem 2>/dev/null
+
+run: build
+	$(PYTHON) tests/stack/stack.py run
+
+dev: build cert
+	$(PYTHON) tests/stack/stack.py dev
+
+unit: deps
+	$(MAKE) -C tests/unit
+
+integration: build
+	$(PYTHON) -m pytest -q tests/integration
+
+test: build
+	$(PYTHON) tests/run_all.py
+
+clean:
+	rm -rf .build .objs microgo.so tools/microgo-passwd
+	$(MAKE) -C tests/unit clean

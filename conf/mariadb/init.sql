@@ -1,0 +1,27 @@
+-- authdb: the users microgo logs in, and the one account it reads them with.
+-- Run once on an empty server: by the MariaDB image from
+-- /docker-entrypoint-initdb.d, and by the local stack (tests/stack) on first start.
+-- Passwords are argon2id strings made by tools/microgo-passwd, never plain text.
+
+CREATE DATABASE IF NOT EXISTS authdb
+    CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+-- utf8mb4_nopad_bin: user names compare byte for byte, so 'rex', 'Rex '
+-- and 'Map' do not log in as 'Rex' or 'Mập'.
+CREATE TABLE IF NOT EXISTS authdb.users (
+    id       INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    username VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin
+             NOT NULL UNIQUE,
+    pwd      VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The seed users: Mập / 'Mập khùng' and Rex / 'Rex siu super'.
+INSERT IGNORE INTO authdb.users (username, pwd) VALUES
+    ('Mập', '$argon2id$v=19$m=19456,t=2,p=1$0LllmlrrzrAQ5iK/c7vMIQ$wVFbmNjQVqX1w6ajebOpcvVfCkxoqoDXMIfrrpGAW5Y'),
+    ('Rex', '$argon2id$v=19$m=19456,t=2,p=1$xmKy57RbI5AVPjRJR7Sx0g$G24h97SNF/R1Dh/9wEvpFmoER1pglolZQcxXLV1wSm8');
+
+-- Least privilege: the service may only read the users table. The
+-- password must match ACCESS_PWD in .env; change both together.
+CREATE USER IF NOT EXISTS 'accessuser'@'%' IDENTIFIED BY 'microgo-access-pwd';
+GRANT SELECT ON authdb.users TO 'accessuser'@'%';
+FLUSH PRIVILEGES;

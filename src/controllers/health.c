@@ -1,0 +1,78 @@
+/*
+ * controllers/health: GET /healthz, GET /readyz (API.md, "Operations"),
+ * and the JSON 404 for every path no route claims.
+ */
+
+#include <kore/kore.h>
+#include <kore/http.h>
+
+#include "../modules/db.h"
+#include "../modules/reply.h"
+#include "../modules/request.h"
+
+struct ready_job {
+	int	mariadb;
+};
+
+int	ctl_healthz(struct http_request *);
+int	ctl_readyz(struct http_request *);
+int	ctl_not_found(struct http_request *);
+
+static int	ready_run(void *);
+static void	ready_free(void *);
+
+int
+ctl_healthz(struct http_request *req)
+{
+	(void)request_ctx(req);
+	reply_json(req, HTTP_STATUS_OK, json_pack("{s:s}", "status", "ok"));
+
+	return (KORE_RESULT_OK);
+}
+
+int
+ctl_readyz(struct http_request *req)
+{
+	struct ready_job	*job;
+
+	if (request_job_none(req)) {
+		job = kore_calloc(1, sizeof(*job));
+		return (request_job_start(req, ready_run, job, ready_free));
+	}
+
+	if (!request_job_done(req))
+		return (KORE_RESULT_RETRY);
+
+	job = request_ctx(req)->job_arg;
+	reply_json(req, job->mariadb ? HTTP_STATUS_OK :
+	    HTTP_STATUS_SERVICE_UNAVAILABLE, json_pack("{s:s}",
+	    "mariadb", job->mariadb ? "ok" : "unavailable"));
+
+	return (KORE_RESULT_OK);
+}
+
+int
+ctl_not_found(struct http_request *req)
+{
+	(void)request_ctx(req);
+	reply_error(req, HTTP_STATUS_NOT_FOUND, "no such route");
+
+	return (KORE_RESULT_OK);
+}
+
+/* On a task thread. */
+static int
+ready_run(void *arg)
+{
+	struct ready_job	*job = arg;
+
+	job->mariadb = (db_ping() == DB_OK);
+
+	return (0);
+}
+
+static void
+ready_free(void *arg)
+{
+	kore_free(arg);
+}

@@ -1,0 +1,109 @@
+/*
+ * microgo: process start-up.
+ *
+ * The parent loads and checks the configuration before any worker forks,
+ * so a bad .env or a weak production secret stops Kore at once with a
+ * clear message. Each worker then opens its own log descriptor and
+ * connection pools after fork: no library client is shared across
+ * processes. The seccomp filter lists what the libraries below need
+ * beyond Kore's own allow-list.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <kore/kore.h>
+#include <kore/seccomp.h>
+
+#include "microgo.h"
+#include "modules/db.h"
+#include "modules/log.h"
+#include "modules/password.h"
+
+void	kore_parent_configure(int, char **);
+void	kore_worker_configure(void);
+void	kore_worker_teardown(void);
+
+static struct config	microgo_cfg;
+
+KORE_SECCOMP_FILTER("microgo",
+	/* glibc's stat(2), getaddrinfo(3) and readdir(3). */
+	KORE_SYSCALL_ALLOW(newfstatat),
+	KORE_SYSCALL_ALLOW(getdents64),
+	KORE_SYSCALL_ALLOW(uname),
+	/* Task threads: pthread_create(3) on glibc 2.36. */
+	KORE_SYSCALL_ALLOW(clone3),
+	KORE_SYSCALL_ALLOW(rseq),
+	KORE_SYSCALL_ALLOW(set_robust_list),
+	KORE_SYSCALL_ALLOW(gettid),
+	KORE_SYSCALL_ALLOW(sched_getaffinity),
+	/* MariaDB Connector/C: timeouts and socket shutdown. */
+	KORE_SYSCALL_ALLOW(alarm),
+	KORE_SYSCALL_ALLOW(shutdown),
+	KORE_SYSCALL_ALLOW(poll),
+	KORE_SYSCALL_ALLOW(ppoll),
+	KORE_SYSCALL_ALLOW(connect),
+	KORE_SYSCALL_ALLOW(socket),
+	KORE_SYSCALL_ALLOW(getsockopt),
+	KORE_SYSCALL_ALLOW(setsockopt),
+	KORE_SYSCALL_ALLOW(getsockname),
+	KORE_SYSCALL_ALLOW(getpeername),
+	KORE_SYSCALL_ALLOW(sendto),
+	KORE_SYSCALL_ALLOW(recvfrom),
+	KORE_SYSCALL_ALLOW(bind),
+	KORE_SYSCALL_ALLOW(recvmsg),
+	KORE_SYSCALL_ALLOW(sendmmsg),
+	/* argon2id (libsodium) allocates its memory with mmap. */
+	KORE_SYSCALL_ALLOW(mmap),
+	KORE_SYSCALL_ALLOW(munmap),
+	KORE_SYSCALL_ALLOW(mremap),
+	KORE_SYSCALL_ALLOW(madvise),
+	KORE_SYSCALL_ALLOW(mprotect),
+	KORE_SYSCALL_ALLOW(getrandom),
+);
+
+const struct config *
+microgo_config(void)
+{
+	return (&microgo_cfg);
+}
+
+void
+kore_parent_configure(int argc, char **argv)
+{
+	char		err[256];
+
+	(void)argc;
+	(void)argv;
+
+	if (config_load(&microgo_cfg, ".env", getenv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "microgo: configuration: %s\n", err);
+		exit(1);
+	}
+	if (password_init() == -1) {
+		fprintf(stderr, "microgo: libsodium failed to start\n");
+		exit(1);
+	}
+	if (log_open(microgo_cfg.log_dir) == -1) {
+		fprintf(stderr, "microgo: cannot open %s/app_logs.log: %s\n",
+		    microgo_cfg.log_dir, strerror(errno));
+		exit(1);
+	}
+
+	log_line("level=info msg=\"starting\" mode=%s",
+	    microgo_cfg.production ? "production" : "development");
+}
+
+void
+kore_worker_configure(void)
+{
+	if (db_init(&microgo_cfg) == -1)
+		fatal("microgo: MariaDB client library failed to start");
+}
+
+void
+kore_worker_teardown(void)
+{
+	db_cleanup();
+}
