@@ -14,8 +14,8 @@ DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
 		   python3 python3-pytest python3-requests python3-pymongo \
 		   python3-mongomock python3-pil
 
-PKG_CFLAGS	:= $(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
-		   mariadb 2>/dev/null)
+PKG_CFLAGS	:= $(patsubst -I%,-isystem%,$(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
+		   mariadb 2>/dev/null))
 
 .PHONY: all deps build cert run dev test unit integration clean
 

@@ -18,6 +18,8 @@
 
 #include "microgo.h"
 #include "modules/db.h"
+#include "modules/gridfs.h"
+#include "modules/image.h"
 #include "modules/log.h"
 #include "modules/password.h"
 
@@ -100,10 +102,15 @@ kore_worker_configure(void)
 {
 	if (db_init(&microgo_cfg) == -1)
 		fatal("microgo: MariaDB client library failed to start");
+	if (gridfs_init(&microgo_cfg) == -1)
+		fatal("microgo: bad MongoDB settings (MONGO_URI?)");
+	if (image_init() == -1)
+		fatal("microgo: libvips failed to start");
 }
 
 void
 kore_worker_teardown(void)
 {
+	gridfs_cleanup();
 	db_cleanup();
 }

@@ -7,11 +7,13 @@
 #include <kore/http.h>
 
 #include "../modules/db.h"
+#include "../modules/gridfs.h"
 #include "../modules/reply.h"
 #include "../modules/request.h"
 
 struct ready_job {
 	int	mariadb;
+	int	mongodb;
 };
 
 int	ctl_healthz(struct http_request *);
@@ -44,9 +46,10 @@ ctl_readyz(struct http_request *req)
 		return (KORE_RESULT_RETRY);
 
 	job = request_ctx(req)->job_arg;
-	reply_json(req, job->mariadb ? HTTP_STATUS_OK :
-	    HTTP_STATUS_SERVICE_UNAVAILABLE, json_pack("{s:s}",
-	    "mariadb", job->mariadb ? "ok" : "unavailable"));
+	reply_json(req, job->mariadb && job->mongodb ? HTTP_STATUS_OK :
+	    HTTP_STATUS_SERVICE_UNAVAILABLE, json_pack("{s:s, s:s}",
+	    "mariadb", job->mariadb ? "ok" : "unavailable",
+	    "mongodb", job->mongodb ? "ok" : "unavailable"));
 
 	return (KORE_RESULT_OK);
 }
@@ -67,6 +70,7 @@ ready_run(void *arg)
 	struct ready_job	*job = arg;
 
 	job->mariadb = (db_ping() == DB_OK);
+	job->mongodb = (gridfs_ping() == GRIDFS_OK);
 
 	return (0);
 }

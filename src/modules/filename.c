@@ -1,0 +1,155 @@
+/*
+ * filename: file names from clients are hostile until cleaned.
+ *
+ * A name goes three places: into MongoDB (must be valid UTF-8), into a
+ * JSON listing (the same), and into a response header (must be ASCII
+ * without quotes or line breaks, or it splits the header). Cleaning once
+ * on upload keeps the stored name safe for the first two; the header
+ * gets an ASCII fallback and the exact name percent-encoded (RFC 6266,
+ * RFC 5987), which every current browser prefers.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "filename.h"
+
+static size_t	utf8_seq_len(const unsigned char *);
+
+void
+filename_clean(const char *in, char out[FILENAME_MAX_LEN + 1])
+{
+	const unsigned char	*p;
+	const char		*base;
+	size_t			 n, len;
+
+	/* Both separators: a Windows client sends C:\dir\name.jpg. */
+	base = in;
+	for (p = (const unsigned char *)in; *p != '\0'; p++) {
+		if (*p == '/' || *p == '\\')
+			base = (const char *)p + 1;
+	}
+
+	p = (const unsigned char *)base;
+	while (*p == '.' || *p == ' ')
+		p++;
+
+	len = 0;
+	while (*p != '\0') {
+		if (*p < 0x20 || *p == 0x7f) {
+			p++;
+			continue;
+		}
+		if ((n = utf8_seq_len(p)) == 0) {
+			p++;
+			continue;
+		}
+		if (len + n > FILENAME_MAX_LEN)
+			break;
+		memcpy(out + len, p, n);
+		len += n;
+		p += n;
+	}
+
+	while (len > 0 && out[len - 1] == ' ')
+		len--;
+	out[len] = '\0';
+
+	if (len == 0)
+		(void)strcpy(out, FILENAME_FALLBACK);
+}
+
+void
+filename_webp(const char *clean, char *out, size_t outlen)
+{
+	const char	*dot;
+	size_t		 stem;
+
+	dot = strrchr(clean, '.');
+	stem = (dot != NULL && dot != clean) ? (size_t)(dot - clean) :
+	    strlen(clean);
+
+	(void)snprintf(out, outlen, "%.*s.webp", (int)stem, clean);
+}
+
+int
+filename_disposition(const char *clean, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	static const char	 attr[] = "!#$&+-.^_`|~";
+	const unsigned char	*p;
+	size_t			 len, i;
+	char			 ascii[FILENAME_MAX_LEN + 1];
+	char			 pct[FILENAME_MAX_LEN * 3 + 1];
+
+	for (i = 0, p = (const unsigned char *)clean;
+	    *p != '\0' && i < FILENAME_MAX_LEN; p++) {
+		if (*p >= 0x80) {
+			/* One '_' per character, not per byte. */
+			if ((*p & 0xc0) != 0x80)
+				ascii[i++] = '_';
+		} else if (*p >= 0x20 && *p != 0x7f && *p != '"' &&
+		    *p != '\\' && *p != ';' && *p != '%') {
+			ascii[i++] = (char)*p;
+		}
+	}
+	ascii[i] = '\0';
+
+	for (i = 0, p = (const unsigned char *)clean;
+	    *p != '\0' && i + 3 < sizeof(pct); p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    (*p >= '0' && *p <= '9') || strchr(attr, *p) != NULL) {
+			pct[i++] = (char)*p;
+		} else {
+			pct[i++] = '%';
+			pct[i++] = hex[*p >> 4];
+			pct[i++] = hex[*p & 0x0f];
+		}
+	}
+	pct[i] = '\0';
+
+	len = (size_t)snprintf(out, outlen,
+	    "attachment; filename=\"%s\"; filename*=UTF-8''%s",
+	    ascii[0] != '\0' ? ascii : FILENAME_FALLBACK, pct);
+
+	return (len < outlen ? 0 : -1);
+}
+
+/*
+ * The length of the well-formed UTF-8 sequence at p, or 0: no overlong
+ * forms, no surrogates, nothing above U+10FFFF (RFC 3629).
+ */
+static size_t
+utf8_seq_len(const unsigned char *p)
+{
+	uint32_t	cp;
+	size_t		n, i;
+
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else {
+		return (0);
+	}
+
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return (0);
+
+	return (n);
+}

@@ -1,0 +1,646 @@
+/*
+ * gridfs: GridFS over libmongoc's bucket API.
+ *
+ * libmongoc has no asynchronous API, so every call here runs on a task
+ * thread with a client popped from this worker's pool (created after
+ * fork: a pool must never cross a fork). Timeouts come from DEP_TIMEOUT
+ * unless MONGO_URI sets them, so a MongoDB that is down costs a bounded
+ * wait and a 503, and the pool's monitor finds it again by itself.
+ *
+ * Uploads are all or nothing: both files are written with
+ * metadata.complete = false, then flipped to true by one update. Every
+ * read filters on complete, so a crash half-way leaves nothing a client
+ * can see. Download opens a stream only after the owner check, never
+ * with an unchecked id: mongoc_gridfs_bucket_download_to_stream aborts
+ * the process on a missing file (libmongoc 1.23).
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <mongoc/mongoc.h>
+
+#include "gridfs.h"
+#include "log.h"
+
+#define GRIDFS_DB		"image_records"
+#define GRIDFS_POOL_MAX		8
+
+struct gridfs_session {
+	mongoc_client_t		*client;
+	mongoc_database_t	*db;
+	mongoc_gridfs_bucket_t	*bucket;
+};
+
+static const struct config	*gridfs_cfg;
+static mongoc_client_pool_t	*gridfs_pool;
+
+static mongoc_uri_t	*gridfs_uri(const struct config *);
+static int		 gridfs_open(struct gridfs_session *);
+static void		 gridfs_close(struct gridfs_session *);
+static void		 gridfs_fail(const char *, const bson_error_t *);
+static int		 gridfs_put_one(struct gridfs_session *, const char *,
+			    const struct gridfs_blob *, const char *,
+			    const bson_oid_t *, bson_oid_t *);
+static int		 gridfs_mark_complete(struct gridfs_session *,
+			    const bson_oid_t *, const bson_oid_t *);
+static void		 gridfs_remove(struct gridfs_session *,
+			    const bson_oid_t *);
+static enum gridfs_result gridfs_find_one(struct gridfs_session *,
+			    const char *, const bson_oid_t *,
+			    struct gridfs_file *);
+static void		 gridfs_owner_filter(bson_t *, const char *);
+static void		 gridfs_file_from_doc(const bson_t *,
+			    struct gridfs_file *);
+static void		 gridfs_copy_utf8(bson_iter_t *, char *, size_t);
+
+int
+gridfs_init(const struct config *cfg)
+{
+	mongoc_uri_t	*uri;
+
+	gridfs_cfg = cfg;
+	mongoc_init();
+
+	if ((uri = gridfs_uri(cfg)) == NULL)
+		return (-1);
+
+	gridfs_pool = mongoc_client_pool_new(uri);
+	mongoc_uri_destroy(uri);
+	if (gridfs_pool == NULL)
+		return (-1);
+
+	(void)mongoc_client_pool_set_error_api(gridfs_pool,
+	    MONGOC_ERROR_API_VERSION_2);
+	(void)mongoc_client_pool_set_appname(gridfs_pool, "microgo");
+	mongoc_client_pool_max_size(gridfs_pool, GRIDFS_POOL_MAX);
+
+	return (0);
+}
+
+void
+gridfs_cleanup(void)
+{
+	if (gridfs_pool != NULL) {
+		mongoc_client_pool_destroy(gridfs_pool);
+		gridfs_pool = NULL;
+	}
+	mongoc_cleanup();
+}
+
+int
+gridfs_id_valid(const char *s)
+{
+	size_t		i;
+
+	for (i = 0; i < GRIDFS_ID_LEN; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f') ||
+		    (s[i] >= 'A' && s[i] <= 'F')))
+			return (0);
+	}
+
+	return (s[GRIDFS_ID_LEN] == '\0');
+}
+
+enum gridfs_result
+gridfs_put_pair(const char *owner, const struct gridfs_blob *original,
+    const struct gridfs_blob *copy, char orig_id[GRIDFS_ID_LEN + 1],
+    char copy_id[GRIDFS_ID_LEN + 1])
+{
+	struct gridfs_session	s;
+	bson_oid_t		orig, dup;
+	int			have_orig, have_copy;
+	enum gridfs_result	ret;
+
+	if (!gridfs_open(&s))
+		return (GRIDFS_UNAVAILABLE);
+
+	ret = GRIDFS_UNAVAILABLE;
+	have_orig = have_copy = 0;
+
+	if (!gridfs_put_one(&s, owner, original, "original", NULL, &orig))
+		goto cleanup;
+	have_orig = 1;
+
+	if (!gridfs_put_one(&s, owner, copy, "compressed", &orig, &dup))
+		goto cleanup;
+	have_copy = 1;
+
+	if (!gridfs_mark_complete(&s, &orig, &dup))
+		goto cleanup;
+
+	bson_oid_to_string(&orig, orig_id);
+	bson_oid_to_string(&dup, copy_id);
+	ret = GRIDFS_OK;
+
+cleanup:
+	if (ret != GRIDFS_OK) {
+		if (have_copy)
+			gridfs_remove(&s, &dup);
+		if (have_orig)
+			gridfs_remove(&s, &orig);
+	}
+	gridfs_close(&s);
+	return (ret);
+}
+
+enum gridfs_result
+gridfs_get(const char *owner, const char *id, struct gridfs_file *meta,
+    void **data)
+{
+	struct gridfs_session	 s;
+	mongoc_stream_t		*stream;
+	bson_value_t		 idval;
+	bson_error_t		 err;
+	bson_oid_t		 oid;
+	ssize_t			 n;
+	size_t			 off, len;
+	uint8_t			*buf;
+	enum gridfs_result	 ret;
+
+	*data = NULL;
+	if (!gridfs_id_valid(id))
+		return (GRIDFS_NOT_FOUND);
+	bson_oid_init_from_string(&oid, id);
+
+	if (!gridfs_open(&s))
+		return (GRIDFS_UNAVAILABLE);
+
+	stream = NULL;
+	buf = NULL;
+
+	if ((ret = gridfs_find_one(&s, owner, &oid, meta)) != GRIDFS_OK)
+		goto cleanup;
+
+	ret = GRIDFS_UNAVAILABLE;
+	idval.value_type = BSON_TYPE_OID;
+	bson_oid_copy(&oid, &idval.value.v_oid);
+	if ((stream = mongoc_gridfs_bucket_open_download_stream(s.bucket,
+	    &idval, &err)) == NULL) {
+		gridfs_fail("open download stream", &err);
+		goto cleanup;
+	}
+
+	len = (size_t)meta->length;
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
+		goto cleanup;
+
+	for (off = 0; off < len; off += (size_t)n) {
+		n = mongoc_stream_read(stream, buf + off, len - off, 1,
+		    gridfs_cfg->dep_timeout * 1000);
+		if (n <= 0) {
+			if (mongoc_gridfs_bucket_stream_error(stream, &err))
+				gridfs_fail("download", &err);
+			goto cleanup;
+		}
+	}
+
+	*data = buf;
+	buf = NULL;
+	ret = GRIDFS_OK;
+
+cleanup:
+	free(buf);
+	if (stream != NULL)
+		mongoc_stream_destroy(stream);
+	gridfs_close(&s);
+	return (ret);
+}
+
+enum gridfs_result
+gridfs_list(const char *owner, int64_t limit, int64_t offset,
+    struct gridfs_file **files, size_t *nfiles)
+{
+	struct gridfs_session	 s;
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_t			 filter, opts, sort;
+	bson_error_t		 err;
+	struct gridfs_file	*out;
+	size_t			 n;
+	enum gridfs_result	 ret;
+
+	*files = NULL;
+	*nfiles = 0;
+
+	if (!gridfs_open(&s))
+		return (GRIDFS_UNAVAILABLE);
+
+	bson_init(&filter);
+	gridfs_owner_filter(&filter, owner);
+
+	bson_init(&opts);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
+	BSON_APPEND_INT32(&sort, "uploadDate", -1);
+	BSON_APPEND_INT32(&sort, "_id", -1);
+	bson_append_document_end(&opts, &sort);
+	BSON_APPEND_INT64(&opts, "skip", offset);
+	BSON_APPEND_INT64(&opts, "limit", limit);
+
+	out = calloc((size_t)(limit > 0 ? limit : 1), sizeof(*out));
+	cur = mongoc_gridfs_bucket_find(s.bucket, &filter, &opts);
+
+	n = 0;
+	while (out != NULL && n < (size_t)limit &&
+	    mongoc_cursor_next(cur, &doc))
+		gridfs_file_from_doc(doc, &out[n++]);
+
+	if (out == NULL || mongoc_cursor_error(cur, &err)) {
+		if (out != NULL)
+			gridfs_fail("list", &err);
+		free(out);
+		ret = GRIDFS_UNAVAILABLE;
+	} else {
+		*files = out;
+		*nfiles = n;
+		ret = GRIDFS_OK;
+	}
+
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&opts);
+	bson_destroy(&filter);
+	gridfs_close(&s);
+	return (ret);
+}
+
+enum gridfs_result
+gridfs_delete(const char *owner, const char *id)
+{
+	struct gridfs_session	 s;
+	struct gridfs_file	 meta;
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_t			 filter;
+	bson_iter_t		 it;
+	bson_error_t		 err;
+	bson_oid_t		 oid;
+	bson_value_t		 idval;
+	enum gridfs_result	 ret;
+
+	if (!gridfs_id_valid(id))
+		return (GRIDFS_NOT_FOUND);
+	bson_oid_init_from_string(&oid, id);
+
+	if (!gridfs_open(&s))
+		return (GRIDFS_UNAVAILABLE);
+
+	if ((ret = gridfs_find_one(&s, owner, &oid, &meta)) != GRIDFS_OK)
+		goto cleanup;
+
+	/* The copies first: a failure half-way leaves the original listed. */
+	ret = GRIDFS_UNAVAILABLE;
+	bson_init(&filter);
+	BSON_APPEND_UTF8(&filter, "metadata.owner", owner);
+	BSON_APPEND_OID(&filter, "metadata.original", &oid);
+	cur = mongoc_gridfs_bucket_find(s.bucket, &filter, NULL);
+	while (mongoc_cursor_next(cur, &doc)) {
+		if (!bson_iter_init_find(&it, doc, "_id"))
+			continue;
+		idval = *bson_iter_value(&it);
+		if (!mongoc_gridfs_bucket_delete_by_id(s.bucket, &idval, &err))
+			gridfs_fail("delete copy", &err);
+	}
+	if (mongoc_cursor_error(cur, &err)) {
+		gridfs_fail("find copies", &err);
+		mongoc_cursor_destroy(cur);
+		bson_destroy(&filter);
+		goto cleanup;
+	}
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+
+	idval.value_type = BSON_TYPE_OID;
+	bson_oid_copy(&oid, &idval.value.v_oid);
+	if (!mongoc_gridfs_bucket_delete_by_id(s.bucket, &idval, &err)) {
+		gridfs_fail("delete", &err);
+		goto cleanup;
+	}
+
+	ret = GRIDFS_OK;
+
+cleanup:
+	gridfs_close(&s);
+	return (ret);
+}
+
+enum gridfs_result
+gridfs_ping(void)
+{
+	mongoc_client_t		*client;
+	bson_t			 cmd, reply;
+	bson_error_t		 err;
+	int			 ok;
+
+	client = mongoc_client_pool_pop(gridfs_pool);
+
+	bson_init(&cmd);
+	BSON_APPEND_INT32(&cmd, "ping", 1);
+	ok = mongoc_client_command_simple(client, GRIDFS_DB, &cmd, NULL,
+	    &reply, &err);
+	if (!ok)
+		gridfs_fail("ping", &err);
+
+	bson_destroy(&reply);
+	bson_destroy(&cmd);
+	mongoc_client_pool_push(gridfs_pool, client);
+
+	return (ok ? GRIDFS_OK : GRIDFS_UNAVAILABLE);
+}
+
+/*
+ * MONGO_URI if set, else mongodb://ACCESS_USR:ACCESS_PWD@host:port with
+ * image_records as the auth database. Timeouts not in the URI come from
+ * DEP_TIMEOUT.
+ */
+static mongoc_uri_t *
+gridfs_uri(const struct config *cfg)
+{
+	mongoc_uri_t	*uri;
+	bson_error_t	 err;
+	int32_t		 ms;
+
+	if (cfg->mongo_uri[0] != '\0') {
+		if ((uri = mongoc_uri_new_with_error(cfg->mongo_uri,
+		    &err)) == NULL) {
+			gridfs_fail("MONGO_URI", &err);
+			return (NULL);
+		}
+	} else {
+		if ((uri = mongoc_uri_new_for_host_port(cfg->mongo_host,
+		    cfg->mongo_port)) == NULL)
+			return (NULL);
+		if (!mongoc_uri_set_username(uri, cfg->access_usr) ||
+		    !mongoc_uri_set_password(uri, cfg->access_pwd) ||
+		    !mongoc_uri_set_auth_source(uri, GRIDFS_DB)) {
+			mongoc_uri_destroy(uri);
+			return (NULL);
+		}
+	}
+
+	ms = cfg->dep_timeout * 1000;
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+		(void)mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_SERVERSELECTIONTIMEOUTMS, ms);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS))
+		(void)mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_CONNECTTIMEOUTMS, ms);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+		(void)mongoc_uri_set_option_as_int32(uri,
+		    MONGOC_URI_SOCKETTIMEOUTMS, ms);
+
+	return (uri);
+}
+
+static int
+gridfs_open(struct gridfs_session *s)
+{
+	bson_error_t	err;
+
+	memset(s, 0, sizeof(*s));
+
+	s->client = mongoc_client_pool_pop(gridfs_pool);
+	s->db = mongoc_client_get_database(s->client, GRIDFS_DB);
+	if ((s->bucket = mongoc_gridfs_bucket_new(s->db, NULL, NULL,
+	    &err)) == NULL) {
+		gridfs_fail("bucket", &err);
+		gridfs_close(s);
+		return (0);
+	}
+
+	return (1);
+}
+
+static void
+gridfs_close(struct gridfs_session *s)
+{
+	if (s->bucket != NULL)
+		mongoc_gridfs_bucket_destroy(s->bucket);
+	if (s->db != NULL)
+		mongoc_database_destroy(s->db);
+	if (s->client != NULL)
+		mongoc_client_pool_push(gridfs_pool, s->client);
+	memset(s, 0, sizeof(*s));
+}
+
+static void
+gridfs_fail(const char *what, const bson_error_t *err)
+{
+	char	msg[256];
+
+	log_field(msg, sizeof(msg), err->message);
+	log_line("level=error dep=mongodb op=%s domain=%u code=%u msg=%s",
+	    what, err->domain, err->code, msg);
+}
+
+static int
+gridfs_put_one(struct gridfs_session *s, const char *owner,
+    const struct gridfs_blob *blob, const char *tag,
+    const bson_oid_t *original, bson_oid_t *id)
+{
+	mongoc_stream_t		*stream;
+	bson_t			 opts, meta;
+	bson_value_t		 idval;
+	bson_error_t		 err;
+	const uint8_t		*p;
+	size_t			 off;
+	ssize_t			 n;
+	int			 ok;
+
+	bson_init(&opts);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "metadata", &meta);
+	BSON_APPEND_UTF8(&meta, "owner", owner);
+	BSON_APPEND_UTF8(&meta, "tag", tag);
+	if (original != NULL)
+		BSON_APPEND_OID(&meta, "original", original);
+	else
+		BSON_APPEND_NULL(&meta, "original");
+	BSON_APPEND_UTF8(&meta, "contentType", blob->content_type);
+	BSON_APPEND_BOOL(&meta, "complete", false);
+	bson_append_document_end(&opts, &meta);
+
+	ok = 0;
+	stream = mongoc_gridfs_bucket_open_upload_stream(s->bucket,
+	    blob->filename, &opts, &idval, &err);
+	bson_destroy(&opts);
+	if (stream == NULL) {
+		gridfs_fail("open upload stream", &err);
+		return (0);
+	}
+	bson_oid_copy(&idval.value.v_oid, id);
+	bson_value_destroy(&idval);
+
+	p = blob->data;
+	for (off = 0; off < blob->len; off += (size_t)n) {
+		n = mongoc_stream_write(stream, (void *)(uintptr_t)(p + off),
+		    blob->len - off, gridfs_cfg->dep_timeout * 1000);
+		if (n <= 0)
+			break;
+	}
+
+	if (off == blob->len && mongoc_stream_close(stream) == 0)
+		ok = 1;
+	if (mongoc_gridfs_bucket_stream_error(stream, &err)) {
+		gridfs_fail("upload", &err);
+		ok = 0;
+	}
+	mongoc_stream_destroy(stream);
+
+	/* A failed stream may have left chunks behind. */
+	if (!ok)
+		gridfs_remove(s, id);
+
+	return (ok);
+}
+
+static int
+gridfs_mark_complete(struct gridfs_session *s, const bson_oid_t *a,
+    const bson_oid_t *b)
+{
+	mongoc_collection_t	*files;
+	bson_t			 sel, in, arr, upd, set, reply;
+	bson_iter_t		 it;
+	bson_error_t		 err;
+	int			 ok;
+
+	bson_init(&sel);
+	BSON_APPEND_DOCUMENT_BEGIN(&sel, "_id", &in);
+	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
+	BSON_APPEND_OID(&arr, "0", a);
+	BSON_APPEND_OID(&arr, "1", b);
+	bson_append_array_end(&in, &arr);
+	bson_append_document_end(&sel, &in);
+
+	bson_init(&upd);
+	BSON_APPEND_DOCUMENT_BEGIN(&upd, "$set", &set);
+	BSON_APPEND_BOOL(&set, "metadata.complete", true);
+	bson_append_document_end(&upd, &set);
+
+	files = mongoc_database_get_collection(s->db, "fs.files");
+	ok = mongoc_collection_update_many(files, &sel, &upd, NULL, &reply,
+	    &err);
+	if (!ok)
+		gridfs_fail("mark complete", &err);
+	else if (!bson_iter_init_find(&it, &reply, "matchedCount") ||
+	    bson_iter_as_int64(&it) != 2)
+		ok = 0;
+
+	bson_destroy(&reply);
+	mongoc_collection_destroy(files);
+	bson_destroy(&upd);
+	bson_destroy(&sel);
+
+	return (ok);
+}
+
+/* Best effort: the caller is already failing. */
+static void
+gridfs_remove(struct gridfs_session *s, const bson_oid_t *oid)
+{
+	bson_value_t	idval;
+	bson_error_t	err;
+
+	idval.value_type = BSON_TYPE_OID;
+	bson_oid_copy(oid, &idval.value.v_oid);
+	if (!mongoc_gridfs_bucket_delete_by_id(s->bucket, &idval, &err))
+		gridfs_fail("remove", &err);
+}
+
+static enum gridfs_result
+gridfs_find_one(struct gridfs_session *s, const char *owner,
+    const bson_oid_t *oid, struct gridfs_file *meta)
+{
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_t			 filter;
+	bson_error_t		 err;
+	enum gridfs_result	 ret;
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", oid);
+	gridfs_owner_filter(&filter, owner);
+
+	cur = mongoc_gridfs_bucket_find(s->bucket, &filter, NULL);
+	if (mongoc_cursor_next(cur, &doc)) {
+		gridfs_file_from_doc(doc, meta);
+		ret = GRIDFS_OK;
+	} else if (mongoc_cursor_error(cur, &err)) {
+		gridfs_fail("find", &err);
+		ret = GRIDFS_UNAVAILABLE;
+	} else {
+		ret = GRIDFS_NOT_FOUND;
+	}
+
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&filter);
+	return (ret);
+}
+
+/* What every read sees: the owner's files whose upload completed. */
+static void
+gridfs_owner_filter(bson_t *filter, const char *owner)
+{
+	BSON_APPEND_UTF8(filter, "metadata.owner", owner);
+	BSON_APPEND_BOOL(filter, "metadata.complete", true);
+}
+
+static void
+gridfs_file_from_doc(const bson_t *doc, struct gridfs_file *f)
+{
+	bson_iter_t	it, meta;
+
+	memset(f, 0, sizeof(*f));
+
+	if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_OID(&it))
+		bson_oid_to_string(bson_iter_oid(&it), f->id);
+	if (bson_iter_init_find(&it, doc, "filename"))
+		gridfs_copy_utf8(&it, f->filename, sizeof(f->filename));
+	if (bson_iter_init_find(&it, doc, "length"))
+		f->length = bson_iter_as_int64(&it);
+	if (bson_iter_init_find(&it, doc, "uploadDate") &&
+	    BSON_ITER_HOLDS_DATE_TIME(&it))
+		f->upload_ms = bson_iter_date_time(&it);
+
+	if (!bson_iter_init_find(&it, doc, "metadata") ||
+	    !BSON_ITER_HOLDS_DOCUMENT(&it) || !bson_iter_recurse(&it, &meta))
+		return;
+
+	while (bson_iter_next(&meta)) {
+		if (strcmp(bson_iter_key(&meta), "tag") == 0)
+			gridfs_copy_utf8(&meta, f->tag, sizeof(f->tag));
+		else if (strcmp(bson_iter_key(&meta), "contentType") == 0)
+			gridfs_copy_utf8(&meta, f->content_type,
+			    sizeof(f->content_type));
+		else if (strcmp(bson_iter_key(&meta), "original") == 0 &&
+		    BSON_ITER_HOLDS_OID(&meta))
+			bson_oid_to_string(bson_iter_oid(&meta), f->original);
+	}
+}
+
+/*
+ * Copies a string field, cut at a character boundary if it is too long.
+ * Another program may have stored invalid UTF-8: that reads as "?", so
+ * what reaches a JSON answer is always valid.
+ */
+static void
+gridfs_copy_utf8(bson_iter_t *it, char *dst, size_t len)
+{
+	const char	*s;
+	uint32_t	 n;
+
+	if (!BSON_ITER_HOLDS_UTF8(it))
+		return;
+
+	s = bson_iter_utf8(it, &n);
+	if (!bson_utf8_validate(s, n, false)) {
+		(void)bson_strncpy(dst, "?", len);
+		return;
+	}
+	if (n >= len) {
+		n = (uint32_t)len - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, s, n);
+	dst[n] = '\0';
+}

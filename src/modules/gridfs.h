@@ -1,0 +1,78 @@
+/*
+ * gridfs: microgo's images in MongoDB GridFS (database image_records,
+ * bucket fs), through one libmongoc client pool per worker. Every call
+ * is scoped to an owner: a file of another user is NOT_FOUND. Blocking:
+ * call it from a task thread.
+ */
+
+#ifndef MICROGO_GRIDFS_H
+#define MICROGO_GRIDFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define GRIDFS_ID_LEN		24
+#define GRIDFS_NAME_MAX		256
+#define GRIDFS_OWNER_MAX	32
+#define GRIDFS_TYPE_MAX		64
+
+enum gridfs_result {
+	GRIDFS_OK,
+	GRIDFS_NOT_FOUND,
+	GRIDFS_UNAVAILABLE,	/* MongoDB cannot be reached or failed */
+};
+
+/* A file's place in the bucket, as the listing shows it. */
+struct gridfs_file {
+	char		id[GRIDFS_ID_LEN + 1];
+	char		filename[GRIDFS_NAME_MAX];
+	char		tag[16];		/* original | compressed */
+	char		original[GRIDFS_ID_LEN + 1];	/* "" if none */
+	char		content_type[GRIDFS_TYPE_MAX];
+	int64_t		length;
+	int64_t		upload_ms;		/* ms since the epoch, UTC */
+};
+
+/* What an upload stores: the original and its compressed copy. */
+struct gridfs_blob {
+	const char	*filename;
+	const char	*content_type;
+	const void	*data;
+	size_t		 len;
+};
+
+/* Once per worker, after fork; cfg must outlive the worker. */
+int			gridfs_init(const struct config *cfg);
+void			gridfs_cleanup(void);
+
+/* 1 if s is a 24-hex-digit ObjectId. */
+int			gridfs_id_valid(const char *s);
+
+/*
+ * Stores original, then copy, both marked incomplete, then marks both
+ * complete in one update: only then do they show up anywhere. On any
+ * failure whatever was stored is removed again.
+ */
+enum gridfs_result	gridfs_put_pair(const char *owner,
+			    const struct gridfs_blob *original,
+			    const struct gridfs_blob *copy,
+			    char orig_id[GRIDFS_ID_LEN + 1],
+			    char copy_id[GRIDFS_ID_LEN + 1]);
+
+/* Reads a whole file; *data is malloc'd (free(3)). */
+enum gridfs_result	gridfs_get(const char *owner, const char *id,
+			    struct gridfs_file *meta, void **data);
+
+/* The owner's complete files, newest first; *files is malloc'd. */
+enum gridfs_result	gridfs_list(const char *owner, int64_t limit,
+			    int64_t offset, struct gridfs_file **files,
+			    size_t *nfiles);
+
+/* Deletes a file and, for an original, its compressed copies. */
+enum gridfs_result	gridfs_delete(const char *owner, const char *id);
+
+enum gridfs_result	gridfs_ping(void);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * image: what microgo does with pixels, over libvips — decide from the
+ * bytes whether an upload is an image, refuse decompression bombs from
+ * the header alone, and encode the WEBP copy. Blocking and CPU-heavy:
+ * call it from a task thread.
+ */
+
+#ifndef MICROGO_IMAGE_H
+#define MICROGO_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define IMAGE_WEBP_QUALITY	15
+
+enum image_result {
+	IMAGE_OK,
+	IMAGE_NOT_IMAGE,	/* no accepted format, or broken */
+	IMAGE_TOO_LARGE,	/* more pixels than allowed */
+	IMAGE_FAILED,		/* the encoder failed on a decodable image */
+};
+
+struct image_info {
+	int		 width;
+	int		 height;
+	const char	*content_type;	/* "image/jpeg", ... */
+};
+
+/* Once per worker, after fork; returns 0 or -1. */
+int			image_init(void);
+
+/*
+ * Reads only the header: the format (by content, from an allow-list)
+ * and the dimensions, refusing more than max_pixels.
+ */
+enum image_result	image_probe(const void *data, size_t len,
+			    uint64_t max_pixels, struct image_info *info);
+
+/*
+ * Decodes data fully (a truncated file fails here) and encodes it as
+ * WEBP at quality IMAGE_WEBP_QUALITY, same dimensions. *out is malloc'd:
+ * release it with image_free.
+ */
+enum image_result	image_to_webp(const void *data, size_t len,
+			    void **out, size_t *outlen);
+
+void			image_free(void *out);
+
+#endif
