@@ -9,6 +9,8 @@
  * beyond Kore's own allow-list.
  */
 
+#include <sys/prctl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +42,11 @@ KORE_SECCOMP_FILTER("microgo",
 	KORE_SYSCALL_ALLOW(set_robust_list),
 	KORE_SYSCALL_ALLOW(gettid),
 	KORE_SYSCALL_ALLOW(sched_getaffinity),
+	/* glib and libvips threads ask about NUMA memory placement. */
+	KORE_SYSCALL_ALLOW(get_mempolicy),
+	KORE_SYSCALL_ALLOW(set_mempolicy),
+	/* glib names its threads, and that is all prctl may do. */
+	KORE_SYSCALL_ALLOW_ARG(prctl, 0, PR_SET_NAME),
 	/* MariaDB Connector/C: timeouts and socket shutdown. */
 	KORE_SYSCALL_ALLOW(alarm),
 	KORE_SYSCALL_ALLOW(shutdown),
@@ -55,6 +62,7 @@ KORE_SECCOMP_FILTER("microgo",
 	KORE_SYSCALL_ALLOW(recvfrom),
 	KORE_SYSCALL_ALLOW(bind),
 	KORE_SYSCALL_ALLOW(recvmsg),
+	KORE_SYSCALL_ALLOW(sendmsg),
 	KORE_SYSCALL_ALLOW(sendmmsg),
 	/* argon2id (libsodium) allocates its memory with mmap. */
 	KORE_SYSCALL_ALLOW(mmap),

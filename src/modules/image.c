@@ -128,14 +128,18 @@ image_free(void *out)
 static const struct image_format *
 image_format_find(const void *data, size_t len)
 {
-	const char	*loader;
+	const char	*class, *loader;
 	size_t		 i;
 
-	if (len == 0 || (loader = vips_foreign_find_load_buffer(data, len)) ==
+	if (len == 0 || (class = vips_foreign_find_load_buffer(data, len)) ==
 	    NULL) {
 		vips_error_clear();
 		return (NULL);
 	}
+
+	/* A class name (VipsForeignLoadJpegBuffer) to its nickname. */
+	if ((loader = vips_nickname_find(g_type_from_name(class))) == NULL)
+		return (NULL);
 
 	for (i = 0; i < sizeof(image_formats) / sizeof(image_formats[0]); i++) {
 		if (strncmp(loader, image_formats[i].loader,
