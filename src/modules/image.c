@@ -1,12 +1,14 @@
 /*
  * image: libvips, one image at a time per task thread.
  *
- * libvips picks a loader by sniffing the bytes, so neither the file name
- * nor the declared Content-Type matters. Only the raster formats a photo
- * service expects are accepted: libvips can also load SVG, PDF, matrix
- * and other formats through delegate libraries, a wide attack surface
- * with nothing to gain here. Opening an image only reads its header, so
- * the pixel limit is enforced before a byte is decoded.
+ * The format is decided by sniffing the bytes with the allowed loaders'
+ * own checks, so neither the file name nor the declared Content-Type
+ * matters. Only the raster formats a photo service expects are accepted,
+ * and libvips' "untrusted" loaders (ImageMagick, SVG, PDF, ...) are
+ * blocked outright: their sniffers alone start delegate libraries (and
+ * ImageMagick's start-up makes system calls the worker sandbox forbids).
+ * Opening an image only reads its header, so the pixel limit is enforced
+ * before a byte is decoded.
  *
  * Each worker runs its own libvips with concurrency 1 and the operation
  * cache off: task threads already give the parallelism, and a cache of
@@ -21,21 +23,22 @@
 #include "image.h"
 
 struct image_format {
-	const char	*loader;	/* libvips' nickname prefix */
+	const char	*loader;	/* libvips' nickname */
 	const char	*content_type;
 };
 
 static const struct image_format image_formats[] = {
-	{ "jpegload",	"image/jpeg" },
-	{ "pngload",	"image/png" },
-	{ "webpload",	"image/webp" },
-	{ "gifload",	"image/gif" },
-	{ "tiffload",	"image/tiff" },
-	{ "heifload",	"image/heif" },
+	{ "jpegload_buffer",	"image/jpeg" },
+	{ "pngload_buffer",	"image/png" },
+	{ "webpload_buffer",	"image/webp" },
+	{ "gifload_buffer",	"image/gif" },
+	{ "tiffload_buffer",	"image/tiff" },
+	{ "heifload_buffer",	"image/heif" },
 };
 
 static const struct image_format	*image_format_find(const void *, size_t);
-static VipsImage			*image_open(const void *, size_t);
+static VipsImage			*image_open(const void *, size_t,
+					    const struct image_format *);
 
 int
 image_init(void)
@@ -43,6 +46,7 @@ image_init(void)
 	if (VIPS_INIT("microgo") != 0)
 		return (-1);
 
+	vips_block_untrusted_set(TRUE);
 	vips_concurrency_set(1);
 	vips_cache_set_max(0);
 	vips_cache_set_max_mem(0);
@@ -61,7 +65,7 @@ image_probe(const void *data, size_t len, uint64_t max_pixels,
 
 	if ((fmt = image_format_find(data, len)) == NULL)
 		return (IMAGE_NOT_IMAGE);
-	if ((img = image_open(data, len)) == NULL)
+	if ((img = image_open(data, len, fmt)) == NULL)
 		return (IMAGE_NOT_IMAGE);
 
 	info->width = vips_image_get_width(img);
@@ -82,16 +86,17 @@ image_probe(const void *data, size_t len, uint64_t max_pixels,
 enum image_result
 image_to_webp(const void *data, size_t len, void **out, size_t *outlen)
 {
-	VipsImage		*img;
-	void			*buf;
-	size_t			 buflen;
-	enum image_result	 ret;
+	const struct image_format	*fmt;
+	VipsImage			*img;
+	void				*buf;
+	size_t				 buflen;
+	enum image_result		 ret;
 
 	*out = NULL;
 	*outlen = 0;
 
-	if (image_format_find(data, len) == NULL ||
-	    (img = image_open(data, len)) == NULL)
+	if ((fmt = image_format_find(data, len)) == NULL ||
+	    (img = image_open(data, len, fmt)) == NULL)
 		return (IMAGE_NOT_IMAGE);
 
 	buf = NULL;
@@ -128,39 +133,42 @@ image_free(void *out)
 static const struct image_format *
 image_format_find(const void *data, size_t len)
 {
-	const char	*class, *loader;
 	size_t		 i;
 
-	if (len == 0 || (class = vips_foreign_find_load_buffer(data, len)) ==
-	    NULL) {
-		vips_error_clear();
-		return (NULL);
-	}
-
-	/* A class name (VipsForeignLoadJpegBuffer) to its nickname. */
-	if ((loader = vips_nickname_find(g_type_from_name(class))) == NULL)
-		return (NULL);
-
-	for (i = 0; i < sizeof(image_formats) / sizeof(image_formats[0]); i++) {
-		if (strncmp(loader, image_formats[i].loader,
-		    strlen(image_formats[i].loader)) == 0)
+	for (i = 0; len > 0 && i < sizeof(image_formats) /
+	    sizeof(image_formats[0]); i++) {
+		if (vips_foreign_is_a_buffer(image_formats[i].loader, data, len))
 			return (&image_formats[i]);
 	}
 
+	vips_error_clear();
 	return (NULL);
 }
 
-/* Lazily: only the header is read until pixels are asked for. */
+/*
+ * Lazily: only the header is read until pixels are asked for. The image
+ * must come out of the loader that recognised it.
+ */
 static VipsImage *
-image_open(const void *data, size_t len)
+image_open(const void *data, size_t len, const struct image_format *fmt)
 {
 	VipsImage	*img;
+	const char	*loader;
 
 	img = vips_image_new_from_buffer(data, len, "",
 	    "access", VIPS_ACCESS_SEQUENTIAL,
 	    "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
-	if (img == NULL)
+	if (img == NULL) {
 		vips_error_clear();
+		return (NULL);
+	}
+
+	if (vips_image_get_string(img, VIPS_META_LOADER, &loader) != 0 ||
+	    strcmp(loader, fmt->loader) != 0) {
+		vips_error_clear();
+		g_object_unref(img);
+		return (NULL);
+	}
 
 	return (img);
 }

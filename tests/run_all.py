@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Runs every microgo test suite and ends with one line: `N passed, N failed`.
+
+`make test` calls this. Each suite runs as its own process, so one suite
+crashing cannot hide another's results; the counts come from each runner's
+own report (cmocka's summary, pytest's JUnit XML, newman's assertion
+counts), never from exit codes alone. The exit status is 0 only if every
+suite ran and nothing failed.
+
+Suites can be picked by name: `tests/run_all.py unit integration`.
+"""
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = "/usr/bin/python3"
+
+
+def run_unit():
+    """C unit tests (cmocka), also under valgrind memcheck."""
+    passed = failed = 0
+    for valgrind in ("", "1"):
+        env = dict(os.environ, VALGRIND=valgrind)
+        rc, out = _run(["make", "-s", "-C", "tests/unit"], env=env)
+        p = sum(int(n) for n in re.findall(r"\[  PASSED  \] (\d+) test", out))
+        f = sum(int(n) for n in re.findall(r"\[  FAILED  \] (\d+) test", out))
+        # A memcheck error or a build failure fails make, not cmocka.
+        if rc != 0 and f == 0:
+            f = 1
+        passed, failed = passed + p, failed + f
+    return passed, failed
+
+
+def run_pytest(path):
+    """A pytest directory, counted from its JUnit XML report."""
+    with tempfile.NamedTemporaryFile(suffix=".xml", delete=False) as fp:
+        report = fp.name
+    try:
+        _run([PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+              "--junitxml", report, path])
+        return _junit_counts(report)
+    finally:
+        os.unlink(report)
+
+
+def run_postman():
+    """The Postman collection through newman, against a fresh stack."""
+    _, out = _run([PYTHON, "tests/postman/run_with_stack.py"])
+    m = re.findall(r"^(\d+) passed, (\d+) failed$", out, re.M)
+    if not m:
+        return 0, 1
+    return int(m[-1][0]), int(m[-1][1])
+
+
+SUITES = {
+    "unit": run_unit,
+    "standin": lambda: run_pytest("tests/standin"),
+    "stack": lambda: run_pytest("tests/stack"),
+    "integration": lambda: run_pytest("tests/integration"),
+    "postman": run_postman,
+}
+
+
+def _run(cmd, env=None):
+    print("==> " + " ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    sys.stdout.write(proc.stdout)
+    sys.stdout.flush()
+    return proc.returncode, proc.stdout
+
+
+def _junit_counts(report):
+    try:
+        root = ET.parse(report).getroot()
+    except (OSError, ET.ParseError):
+        return 0, 1
+    suites = [root] if root.tag == "testsuite" else root.findall("testsuite")
+    tests = failures = skipped = 0
+    for s in suites:
+        tests += int(s.get("tests", 0))
+        failures += int(s.get("failures", 0)) + int(s.get("errors", 0))
+        skipped += int(s.get("skipped", 0))
+    if tests == 0:
+        return 0, 1
+    return tests - failures - skipped, failures
+
+
+def main(argv):
+    names = argv or [n for n in SUITES if os.path.exists(
+        os.path.join(ROOT, "tests", n))]
+    total_p = total_f = 0
+    rows = []
+    for name in names:
+        start = time.monotonic()
+        p, f = SUITES[name]()
+        rows.append((name, p, f, time.monotonic() - start))
+        total_p, total_f = total_p + p, total_f + f
+    print()
+    for name, p, f, secs in rows:
+        print("%-12s %5d passed %5d failed  %6.1fs" % (name, p, f, secs))
+    print("%d passed, %d failed" % (total_p, total_f))
+    return 0 if total_f == 0 and total_p > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
