@@ -22,8 +22,17 @@
 #include "modules/db.h"
 #include "modules/gridfs.h"
 #include "modules/image.h"
+#include "modules/jobs.h"
 #include "modules/log.h"
 #include "modules/password.h"
+
+/*
+ * Threads per worker for blocking work (src/modules/jobs.c). Two for
+ * database calls and argon2id; one for images, so that with one worker
+ * per core the encoders together keep every core busy and no more.
+ */
+#define MICROGO_FAST_THREADS	2
+#define MICROGO_SLOW_THREADS	1
 
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
@@ -114,6 +123,8 @@ kore_worker_configure(void)
 		fatal("microgo: bad MongoDB settings (MONGO_URI?)");
 	if (image_init() == -1)
 		fatal("microgo: libvips failed to start");
+	if (jobs_init(MICROGO_FAST_THREADS, MICROGO_SLOW_THREADS) == -1)
+		fatal("microgo: cannot start job threads");
 }
 
 void

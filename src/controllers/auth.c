@@ -44,7 +44,8 @@ ctl_login(struct http_request *req)
 			reply_basic_challenge(req, LOGIN_DENIED);
 			return (KORE_RESULT_OK);
 		}
-		return (request_job_start(req, login_run, job, login_free));
+		return (request_job_start(req, JOBS_FAST, login_run, job,
+		    login_free));
 	}
 
 	if (!request_job_done(req))

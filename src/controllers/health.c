@@ -39,7 +39,8 @@ ctl_readyz(struct http_request *req)
 
 	if (request_job_none(req)) {
 		job = kore_calloc(1, sizeof(*job));
-		return (request_job_start(req, ready_run, job, ready_free));
+		return (request_job_start(req, JOBS_FAST, ready_run, job,
+		    ready_free));
 	}
 
 	if (!request_job_done(req))

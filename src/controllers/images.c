@@ -114,7 +114,8 @@ ctl_upload(struct http_request *req)
 		filename_clean(file->filename != NULL ? file->filename : "",
 		    job->name);
 
-		return (request_job_start(req, upload_run, job, upload_free));
+		return (request_job_start(req, JOBS_SLOW, upload_run, job,
+		    upload_free));
 	}
 
 	if (!request_job_done(req))
@@ -151,7 +152,7 @@ ctl_download(struct http_request *req)
 		job = kore_calloc(1, sizeof(*job));
 		(void)kore_strlcpy(job->owner, ctx->user_id, sizeof(job->owner));
 		(void)kore_strlcpy(job->id, id, sizeof(job->id));
-		return (request_job_start(req, download_run, job,
+		return (request_job_start(req, JOBS_FAST, download_run, job,
 		    download_free));
 	}
 
@@ -216,7 +217,8 @@ ctl_list(struct http_request *req)
 		job->limit = limit;
 		job->offset = offset;
 		(void)kore_strlcpy(job->owner, ctx->user_id, sizeof(job->owner));
-		return (request_job_start(req, list_run, job, list_free));
+		return (request_job_start(req, JOBS_FAST, list_run, job,
+		    list_free));
 	}
 
 	if (!request_job_done(req))
@@ -255,7 +257,8 @@ ctl_delete(struct http_request *req)
 		job = kore_calloc(1, sizeof(*job));
 		(void)kore_strlcpy(job->owner, ctx->user_id, sizeof(job->owner));
 		(void)kore_strlcpy(job->id, id, sizeof(job->id));
-		return (request_job_start(req, delete_run, job, delete_free));
+		return (request_job_start(req, JOBS_FAST, delete_run, job,
+		    delete_free));
 	}
 
 	if (!request_job_done(req))

@@ -39,8 +39,8 @@ request_ctx(struct http_request *req)
 }
 
 int
-request_job_start(struct http_request *req, request_job_fn fn, void *arg,
-    void (*freefn)(void *))
+request_job_start(struct http_request *req, enum jobs_lane lane,
+    request_job_fn fn, void *arg, void (*freefn)(void *))
 {
 	struct request_ctx	*ctx;
 
@@ -54,7 +54,7 @@ request_job_start(struct http_request *req, request_job_fn fn, void *arg,
 
 	kore_task_create(&ctx->task, request_task_entry);
 	kore_task_bind_request(&ctx->task, req);
-	kore_task_run(&ctx->task);
+	jobs_submit(&ctx->task, lane);
 
 	return (KORE_RESULT_RETRY);
 }

@@ -13,6 +13,8 @@
 #include <kore/http.h>
 #include <kore/tasks.h>
 
+#include "jobs.h"
+
 #define REQUEST_ID_MAX		65
 #define REQUEST_USER_ID_MAX	32
 #define REQUEST_USERNAME_MAX	256
@@ -38,13 +40,13 @@ struct request_ctx {
 struct request_ctx	*request_ctx(struct http_request *req);
 
 /*
- * Runs fn(arg) on the worker's task threads and puts req to sleep until
- * it returns. arg is owned by the request from now on and released with
+ * Runs fn(arg) on a thread of lane and puts req to sleep until it
+ * returns. arg is owned by the request from now on and released with
  * freefn once both the job and the request are done. Returns
  * KORE_RESULT_RETRY, for the handler to return.
  */
-int	request_job_start(struct http_request *req, request_job_fn fn,
-	    void *arg, void (*freefn)(void *));
+int	request_job_start(struct http_request *req, enum jobs_lane lane,
+	    request_job_fn fn, void *arg, void (*freefn)(void *));
 
 /* 1 if no job was started yet on this request. */
 int	request_job_none(struct http_request *req);

@@ -1,0 +1,97 @@
+/*
+ * jobs: a replacement for kore_task_run's thread choice.
+ *
+ * Kore 4.1 hands each new task to its task threads in turn, each with its
+ * own queue: a login queued behind a three-second WEBP encode waits three
+ * seconds although another thread is idle. Here each lane has one queue
+ * that all its threads take from, and images have a lane of their own,
+ * so quick work always finds a free thread.
+ *
+ * Everything else stays Kore's: the task's socket pair, its registration
+ * with the event loop, its state and result. A job thread only runs the
+ * entry point and closes the task's end of the pair, which is how Kore
+ * learns that a task finished and wakes its request.
+ */
+
+#include <pthread.h>
+
+#include "jobs.h"
+
+#define JOBS_THREADS_MAX	16
+
+struct jobs_lane_queue {
+	pthread_mutex_t			lock;
+	pthread_cond_t			cond;
+	TAILQ_HEAD(, kore_task)		tasks;
+};
+
+static struct jobs_lane_queue	jobs_lanes[2];
+
+static void	*jobs_thread(void *);
+static int	 jobs_lane_start(struct jobs_lane_queue *, int);
+
+int
+jobs_init(int fast_threads, int slow_threads)
+{
+	if (jobs_lane_start(&jobs_lanes[JOBS_FAST], fast_threads) == -1 ||
+	    jobs_lane_start(&jobs_lanes[JOBS_SLOW], slow_threads) == -1)
+		return (-1);
+
+	return (0);
+}
+
+void
+jobs_submit(struct kore_task *t, enum jobs_lane lane)
+{
+	struct jobs_lane_queue	*q = &jobs_lanes[lane];
+
+	kore_platform_schedule_read(t->fds[0], t);
+
+	pthread_mutex_lock(&q->lock);
+	TAILQ_INSERT_TAIL(&q->tasks, t, list);
+	pthread_cond_signal(&q->cond);
+	pthread_mutex_unlock(&q->lock);
+}
+
+static int
+jobs_lane_start(struct jobs_lane_queue *q, int threads)
+{
+	pthread_t	tid;
+	int		i;
+
+	if (threads < 1 || threads > JOBS_THREADS_MAX)
+		return (-1);
+
+	pthread_mutex_init(&q->lock, NULL);
+	pthread_cond_init(&q->cond, NULL);
+	TAILQ_INIT(&q->tasks);
+
+	for (i = 0; i < threads; i++) {
+		if (pthread_create(&tid, NULL, jobs_thread, q) != 0)
+			return (-1);
+		(void)pthread_detach(tid);
+	}
+
+	return (0);
+}
+
+static void *
+jobs_thread(void *arg)
+{
+	struct jobs_lane_queue	*q = arg;
+	struct kore_task	*t;
+
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		while ((t = TAILQ_FIRST(&q->tasks)) == NULL)
+			pthread_cond_wait(&q->cond, &q->lock);
+		TAILQ_REMOVE(&q->tasks, t, list);
+		pthread_mutex_unlock(&q->lock);
+
+		kore_task_set_state(t, KORE_TASK_STATE_RUNNING);
+		kore_task_set_result(t, t->entry(t));
+		kore_task_finish(t);
+	}
+
+	return (NULL);
+}
