@@ -8,6 +8,8 @@
  * job, where the module results are known, and rendered in one place.
  */
 
+#include <sys/mman.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "../modules/filename.h"
 #include "../modules/gridfs.h"
 #include "../modules/image.h"
+#include "../modules/multipart.h"
 #include "../modules/query.h"
 #include "../modules/reply.h"
 #include "../modules/request.h"
@@ -32,11 +35,16 @@
 
 #define MSG_MONGO_DOWN		"the image store (MongoDB) is unavailable"
 #define MSG_NOT_FOUND		"no such file"
+#define MSG_NO_DATA		"expected multipart/form-data with a file part " \
+				"named data"
 
 struct upload_job {
-	struct http_file	*file;
+	int			 body_fd;	/* the spooled body, or -1 */
+	const uint8_t		*body;		/* the body in memory */
+	size_t			 body_len;
+	char			 boundary[MULTIPART_BOUNDARY_MAX + 1];
 	char			 owner[REQUEST_USER_ID_MAX];
-	char			 name[FILENAME_MAX_LEN + 1];
+	uint64_t		 max_bytes;
 	uint64_t		 max_pixels;
 	const char		*msg;
 	char			 orig_id[GRIDFS_ID_LEN + 1];
@@ -87,32 +95,30 @@ ctl_upload(struct http_request *req)
 {
 	struct request_ctx	*ctx;
 	struct upload_job	*job;
-	struct http_file	*file;
 	const struct config	*cfg;
+	const char		*type;
+	char			 boundary[MULTIPART_BOUNDARY_MAX + 1];
 
 	ctx = request_ctx(req);
 	cfg = microgo_config();
 
 	if (request_job_none(req)) {
-		http_populate_multipart_form(req);
-		if ((file = http_file_lookup(req, "data")) == NULL) {
-			reply_error(req, HTTP_STATUS_BAD_REQUEST,
-			    "expected multipart/form-data with a file part "
-			    "named data");
-			return (KORE_RESULT_OK);
-		}
-		if (file->length > cfg->max_upload_bytes) {
-			reply_error(req, HTTP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-			    "the file is larger than MAX_UPLOAD_BYTES");
+		if (!http_request_header(req, "content-type", &type) ||
+		    multipart_boundary(type, boundary) == -1) {
+			reply_error(req, HTTP_STATUS_BAD_REQUEST, MSG_NO_DATA);
 			return (KORE_RESULT_OK);
 		}
 
+		/* The body is read where it lies, on a job thread. */
 		job = kore_calloc(1, sizeof(*job));
-		job->file = file;
+		job->body_fd = req->http_body_fd;
+		job->body = req->http_body != NULL ? req->http_body->data : NULL;
+		job->body_len = (size_t)req->content_length;
+		job->max_bytes = cfg->max_upload_bytes;
 		job->max_pixels = cfg->max_pixels;
+		(void)kore_strlcpy(job->boundary, boundary,
+		    sizeof(job->boundary));
 		(void)kore_strlcpy(job->owner, ctx->user_id, sizeof(job->owner));
-		filename_clean(file->filename != NULL ? file->filename : "",
-		    job->name);
 
 		return (request_job_start(req, JOBS_SLOW, upload_run, job,
 		    upload_free));
@@ -276,42 +282,55 @@ ctl_delete(struct http_request *req)
 }
 
 /*
- * On a task thread: read the part, check it is an image within limits,
- * make the WEBP copy, store both. Returns the HTTP status.
+ * On a job thread: find the data part in the body, check it is an image
+ * within limits, make the WEBP copy, store both. The original's bytes are
+ * never copied: they are read where the body lies, in memory or mapped
+ * from the file Kore spooled it to. Returns the HTTP status.
  */
 static int
 upload_run(void *arg)
 {
 	struct upload_job	*job = arg;
+	struct multipart_part	 part;
 	struct image_info	 info;
 	struct gridfs_blob	 orig, copy;
 	enum gridfs_result	 gr;
-	uint8_t			*data;
-	void			*webp;
-	size_t			 len, off, webplen;
-	ssize_t			 n;
+	const uint8_t		*body;
+	void			*map, *webp;
+	size_t			 webplen;
 	int			 status;
+	char			 name[FILENAME_MAX_LEN + 1];
 	char			 webpname[FILENAME_MAX_LEN + 6];
 
-	webp = NULL;
-	len = job->file->length;
-	if ((data = malloc(len > 0 ? len : 1)) == NULL) {
-		job->msg = "out of memory";
-		return (HTTP_STATUS_SERVICE_UNAVAILABLE);
+	map = webp = NULL;
+	body = job->body;
+	if (job->body_fd != -1 && job->body_len > 0) {
+		map = mmap(NULL, job->body_len, PROT_READ, MAP_PRIVATE,
+		    job->body_fd, 0);
+		if (map == MAP_FAILED) {
+			job->msg = "the upload could not be read";
+			return (HTTP_STATUS_INTERNAL_ERROR);
+		}
+		body = map;
 	}
 
-	for (off = 0; off < len; off += (size_t)n) {
-		if ((n = http_file_read(job->file, data + off, len - off)) <= 0)
-			break;
+	status = HTTP_STATUS_BAD_REQUEST;
+	job->msg = MSG_NO_DATA;
+	if (body == NULL || multipart_find(body, job->body_len, job->boundary,
+	    "data", &part) != MULTIPART_FOUND)
+		goto cleanup;
+
+	if (part.len > job->max_bytes) {
+		status = HTTP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+		job->msg = "the file is larger than MAX_UPLOAD_BYTES";
+		goto cleanup;
 	}
 
 	status = HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE;
 	job->msg = "the file is not an image in a supported format "
 	    "(JPEG, PNG, WEBP, GIF, TIFF, HEIF), or it is broken";
-	if (off != len)
-		goto cleanup;
 
-	switch (image_probe(data, len, job->max_pixels, &info)) {
+	switch (image_probe(part.data, part.len, job->max_pixels, &info)) {
 	case IMAGE_OK:
 		break;
 	case IMAGE_TOO_LARGE:
@@ -322,7 +341,7 @@ upload_run(void *arg)
 		goto cleanup;
 	}
 
-	switch (image_to_webp(data, len, &webp, &webplen)) {
+	switch (image_to_webp(part.data, part.len, &webp, &webplen)) {
 	case IMAGE_OK:
 		break;
 	case IMAGE_NOT_IMAGE:
@@ -333,8 +352,10 @@ upload_run(void *arg)
 		goto cleanup;
 	}
 
-	filename_webp(job->name, webpname, sizeof(webpname));
-	orig = (struct gridfs_blob){ job->name, info.content_type, data, len };
+	filename_clean(part.filename, name);
+	filename_webp(name, webpname, sizeof(webpname));
+	orig = (struct gridfs_blob){ name, info.content_type, part.data,
+	    part.len };
 	copy = (struct gridfs_blob){ webpname, "image/webp", webp, webplen };
 
 	gr = gridfs_put_pair(job->owner, &orig, &copy, job->orig_id,
@@ -344,7 +365,8 @@ upload_run(void *arg)
 
 cleanup:
 	image_free(webp);
-	free(data);
+	if (map != NULL)
+		(void)munmap(map, job->body_len);
 	return (status);
 }
 
