@@ -4,7 +4,7 @@
 PYTHON		?= /usr/bin/python3
 STAGE		:= .build/microgo
 FLAVOR		?= dev
-SRC		:= $(shell find src -name '*.[ch]') conf/build.conf
+SRC		:= $(shell find src -name '*.[ch]') conf/build.conf $(wildcard assets/*)
 
 # What the build, the stack and the tests need, all from Debian.
 DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
@@ -12,7 +12,7 @@ DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
 		   libjansson-dev libsodium-dev libcmocka-dev mariadb-server \
 		   mariadb-client nginx-light openssl curl wrk wait-for-it \
 		   python3 python3-pytest python3-requests python3-pymongo \
-		   python3-mongomock python3-pil
+		   python3-mongomock python3-pil python3-yaml
 
 PKG_CFLAGS	:= $(patsubst -I%,-isystem%,$(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
 		   mariadb 2>/dev/null))
@@ -26,6 +26,7 @@ deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q '^install ok installed' || echo $$p; done); \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	    echo "make deps: installing $$missing"; \
 	    apt-get update -q && DEBIAN_FRONTEND=noninteractive \

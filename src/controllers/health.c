@@ -1,6 +1,6 @@
 /*
  * controllers/health: GET /healthz, GET /readyz (API.md, "Operations"),
- * and the JSON 404 for every path no route claims.
+ * GET /openapi.yaml, and the JSON 404 for every path no route claims.
  */
 
 #include <kore/kore.h>
@@ -18,7 +18,13 @@ struct ready_job {
 
 int	ctl_healthz(struct http_request *);
 int	ctl_readyz(struct http_request *);
+int	ctl_openapi(struct http_request *);
 int	ctl_not_found(struct http_request *);
+
+/* assets/openapi.yaml, compiled in by kodev. */
+extern const u_int8_t	 asset_openapi_yaml[];
+extern const u_int32_t	 asset_len_openapi_yaml;
+extern const char	*asset_sha256_openapi_yaml;
 
 static int	ready_run(void *);
 static void	ready_free(void *);
@@ -51,6 +57,16 @@ ctl_readyz(struct http_request *req)
 	    HTTP_STATUS_SERVICE_UNAVAILABLE, json_pack("{s:s, s:s}",
 	    "mariadb", job->mariadb ? "ok" : "unavailable",
 	    "mongodb", job->mongodb ? "ok" : "unavailable"));
+
+	return (KORE_RESULT_OK);
+}
+
+int
+ctl_openapi(struct http_request *req)
+{
+	(void)request_ctx(req);
+	http_serveable(req, asset_openapi_yaml, asset_len_openapi_yaml,
+	    asset_sha256_openapi_yaml, "application/yaml");
 
 	return (KORE_RESULT_OK);
 }
