@@ -17,7 +17,7 @@ DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
 PKG_CFLAGS	:= $(patsubst -I%,-isystem%,$(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
 		   mariadb 2>/dev/null))
 
-.PHONY: all deps build cert run dev test unit integration clean
+.PHONY: all deps build run dev test unit integration clean
 
 all: build
 
@@ -51,17 +51,10 @@ tools/microgo-passwd: tools/microgo-passwd.c src/modules/password.c \
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ \
 	    tools/microgo-passwd.c src/modules/password.c -lsodium
 
-cert: cert/server.pem
-
-cert/server.pem:
-	openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN=127.0.0.1 \
-	    -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
-	    -keyout cert/key.pem -out cert/server.pem 2>/dev/null
-
 run: build
 	$(PYTHON) tests/stack/stack.py run
 
-dev: build cert
+dev: build
 	$(PYTHON) tests/stack/stack.py dev
 
 unit: deps

@@ -36,6 +36,8 @@ static const struct config	*gridfs_cfg;
 static mongoc_client_pool_t	*gridfs_pool;
 
 static mongoc_uri_t	*gridfs_uri(const struct config *);
+static void		 gridfs_log(mongoc_log_level_t, const char *,
+			    const char *, void *);
 static int		 gridfs_open(struct gridfs_session *);
 static void		 gridfs_close(struct gridfs_session *);
 static void		 gridfs_fail(const char *, const bson_error_t *);
@@ -61,6 +63,7 @@ gridfs_init(const struct config *cfg)
 
 	gridfs_cfg = cfg;
 	mongoc_init();
+	mongoc_log_set_handler(gridfs_log, NULL);
 
 	if ((uri = gridfs_uri(cfg)) == NULL)
 		return (-1);
@@ -390,6 +393,26 @@ gridfs_uri(const struct config *cfg)
 		    MONGOC_URI_SOCKETTIMEOUTMS, ms);
 
 	return (uri);
+}
+
+/*
+ * libmongoc's own messages: warnings and worse go to the app log; its
+ * debug chatter (a line per failed heartbeat while MongoDB is down)
+ * would otherwise flood the worker's stdout.
+ */
+static void
+gridfs_log(mongoc_log_level_t level, const char *domain, const char *message,
+    void *arg)
+{
+	char	msg[512];
+
+	(void)arg;
+	if (level > MONGOC_LOG_LEVEL_WARNING)
+		return;
+
+	log_field(msg, sizeof(msg), message);
+	log_line("level=%s dep=mongodb domain=%s msg=%s",
+	    mongoc_log_level_str(level), domain, msg);
 }
 
 static int
