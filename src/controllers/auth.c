@@ -36,6 +36,9 @@ ctl_login(struct http_request *req)
 	struct login_job	*job;
 	const char		*hdr;
 
+	if (!reply_method(req, HTTP_METHOD_POST))
+		return (KORE_RESULT_OK);
+
 	if (request_job_none(req)) {
 		job = kore_calloc(1, sizeof(*job));
 		if (!http_request_header(req, "authorization", &hdr) ||
@@ -61,6 +64,9 @@ int
 ctl_me(struct http_request *req)
 {
 	struct request_ctx	*ctx;
+
+	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
+		return (KORE_RESULT_OK);
 
 	ctx = request_ctx(req);
 	reply_json(req, HTTP_STATUS_OK, json_pack("{s:s, s:s}",

@@ -32,9 +32,10 @@ static void	ready_free(void *);
 int
 ctl_healthz(struct http_request *req)
 {
-	(void)request_ctx(req);
-	reply_json(req, HTTP_STATUS_OK, json_pack("{s:s}", "status", "ok"));
+	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
+		return (KORE_RESULT_OK);
 
+	reply_json(req, HTTP_STATUS_OK, json_pack("{s:s}", "status", "ok"));
 	return (KORE_RESULT_OK);
 }
 
@@ -42,6 +43,9 @@ int
 ctl_readyz(struct http_request *req)
 {
 	struct ready_job	*job;
+
+	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
+		return (KORE_RESULT_OK);
 
 	if (request_job_none(req)) {
 		job = kore_calloc(1, sizeof(*job));
@@ -64,17 +68,18 @@ ctl_readyz(struct http_request *req)
 int
 ctl_openapi(struct http_request *req)
 {
+	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
+		return (KORE_RESULT_OK);
+
 	(void)request_ctx(req);
 	http_serveable(req, asset_openapi_yaml, asset_len_openapi_yaml,
 	    asset_sha256_openapi_yaml, "application/yaml");
-
 	return (KORE_RESULT_OK);
 }
 
 int
 ctl_not_found(struct http_request *req)
 {
-	(void)request_ctx(req);
 	reply_error(req, HTTP_STATUS_NOT_FOUND, "no such route");
 
 	return (KORE_RESULT_OK);

@@ -99,6 +99,9 @@ ctl_upload(struct http_request *req)
 	const char		*type;
 	char			 boundary[MULTIPART_BOUNDARY_MAX + 1];
 
+	if (!reply_method(req, HTTP_METHOD_POST))
+		return (KORE_RESULT_OK);
+
 	ctx = request_ctx(req);
 	cfg = microgo_config();
 
@@ -149,6 +152,9 @@ ctl_download(struct http_request *req)
 	char			 disposition[FILENAME_MAX_LEN * 4 + 64];
 	char			 etag[GRIDFS_ID_LEN + 3];
 	const char		*type;
+
+	if (!reply_method(req, HTTP_METHOD_POST))
+		return (KORE_RESULT_OK);
 
 	ctx = request_ctx(req);
 
@@ -204,6 +210,9 @@ ctl_list(struct http_request *req)
 	uint64_t		 limit, offset;
 	size_t			 i;
 
+	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
+		return (KORE_RESULT_OK);
+
 	ctx = request_ctx(req);
 
 	if (request_job_none(req)) {
@@ -250,6 +259,9 @@ ctl_delete(struct http_request *req)
 	struct request_ctx	*ctx;
 	struct delete_job	*job;
 	const char		*id;
+
+	if (!reply_method(req, HTTP_METHOD_DELETE))
+		return (KORE_RESULT_OK);
 
 	ctx = request_ctx(req);
 

@@ -15,6 +15,13 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+/*
+ * 1 if the request's method is one of methods (HTTP_METHOD_* bits);
+ * otherwise answers 405 with an Allow header and returns 0. Kore 4.1's
+ * own 405 (from `restrict`) has an empty body, so handlers check here.
+ */
+int	reply_method(struct http_request *req, int methods);
+
 /* Sends root (a JSON object or array) and releases it. */
 void	reply_json(struct http_request *req, int status, json_t *root);
 
