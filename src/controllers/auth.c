@@ -41,7 +41,7 @@ ctl_login(struct http_request *req)
 
 	if (request_job_none(req)) {
 		job = kore_calloc(1, sizeof(*job));
-		if (!http_request_header(req, "authorization", &hdr) ||
+		if (!request_header_once(req, "authorization", &hdr) ||
 		    credentials_basic(hdr, &job->cred) == -1) {
 			login_free(job);
 			reply_basic_challenge(req, LOGIN_DENIED);

@@ -32,7 +32,7 @@ mw_bearer(struct http_request *req, const void *data)
 	(void)data;
 	ctx = request_ctx(req);
 
-	if (!http_request_header(req, "authorization", &hdr) ||
+	if (!request_header_once(req, "authorization", &hdr) ||
 	    (token = credentials_bearer(hdr)) == NULL) {
 		reply_bearer_challenge(req, "a Bearer token is required");
 		return (KORE_RESULT_ERROR);

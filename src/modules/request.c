@@ -11,6 +11,7 @@
 #include <sys/time.h>
 
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -36,6 +37,24 @@ request_ctx(struct http_request *req)
 	http_response_header(req, "x-request-id", ctx->id);
 
 	return (ctx);
+}
+
+int
+request_header_once(struct http_request *req, const char *name,
+    const char **value)
+{
+	struct http_header	*hdr;
+	int			 n;
+
+	n = 0;
+	TAILQ_FOREACH(hdr, &req->req_headers, list) {
+		if (strcasecmp(hdr->header, name) == 0) {
+			*value = hdr->value;
+			n++;
+		}
+	}
+
+	return (n == 1);
 }
 
 int

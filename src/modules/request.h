@@ -36,6 +36,14 @@ struct request_ctx {
 	int			logged;
 };
 
+/*
+ * The value of a header the request carries exactly once; 0 if it is
+ * missing or repeated (two Authorization headers are refused, not
+ * guessed between).
+ */
+int	request_header_once(struct http_request *req, const char *name,
+	    const char **value);
+
 /* The request's context, created on first use. */
 struct request_ctx	*request_ctx(struct http_request *req);
 
