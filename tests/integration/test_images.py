@@ -8,34 +8,13 @@ Pillow, never downloaded.
 
 import io
 import re
-import struct
 import time
-import zlib
 
 import pytest
 import requests
 from PIL import Image
 
-
-def image_bytes(fmt, size=(64, 48), noise=False, **save):
-    if noise:
-        img = Image.effect_noise(size, 64).convert("RGB")
-    else:
-        img = Image.new("RGB", size, (200, 40, 90))
-    buf = io.BytesIO()
-    img.save(buf, fmt, **save)
-    return buf.getvalue()
-
-
-def png_claiming(width, height):
-    """A valid PNG signature and IHDR saying width x height, then a tiny
-    IDAT: a decompression bomb's header without its bulk."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + \
-            struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + \
-        chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+from imagegen import image_bytes, png_claiming
 
 
 @pytest.fixture(scope="module")
