@@ -39,6 +39,8 @@ static mongoc_uri_t	*gridfs_uri(const struct config *);
 static void		 gridfs_log(mongoc_log_level_t, const char *,
 			    const char *, void *);
 static int		 gridfs_open(struct gridfs_session *);
+static enum gridfs_result gridfs_open_id(struct gridfs_session *,
+			    const char *, bson_oid_t *);
 static void		 gridfs_close(struct gridfs_session *);
 static void		 gridfs_fail(const char *, const bson_error_t *);
 static int		 gridfs_put_one(struct gridfs_session *, const char *,
@@ -163,12 +165,8 @@ gridfs_get(const char *owner, const char *id, struct gridfs_file *meta,
 	enum gridfs_result	 ret;
 
 	*data = NULL;
-	if (!gridfs_id_valid(id))
-		return (GRIDFS_NOT_FOUND);
-	bson_oid_init_from_string(&oid, id);
-
-	if (!gridfs_open(&s))
-		return (GRIDFS_UNAVAILABLE);
+	if ((ret = gridfs_open_id(&s, id, &oid)) != GRIDFS_OK)
+		return (ret);
 
 	stream = NULL;
 	buf = NULL;
@@ -281,12 +279,8 @@ gridfs_delete(const char *owner, const char *id)
 	bson_value_t		 idval;
 	enum gridfs_result	 ret;
 
-	if (!gridfs_id_valid(id))
-		return (GRIDFS_NOT_FOUND);
-	bson_oid_init_from_string(&oid, id);
-
-	if (!gridfs_open(&s))
-		return (GRIDFS_UNAVAILABLE);
+	if ((ret = gridfs_open_id(&s, id, &oid)) != GRIDFS_OK)
+		return (ret);
 
 	if ((ret = gridfs_find_one(&s, owner, &oid, &meta)) != GRIDFS_OK)
 		goto cleanup;
@@ -432,6 +426,17 @@ gridfs_open(struct gridfs_session *s)
 	}
 
 	return (1);
+}
+
+/* A session for the file id names; NOT_FOUND if it is no ObjectId. */
+static enum gridfs_result
+gridfs_open_id(struct gridfs_session *s, const char *id, bson_oid_t *oid)
+{
+	if (!gridfs_id_valid(id))
+		return (GRIDFS_NOT_FOUND);
+	bson_oid_init_from_string(oid, id);
+
+	return (gridfs_open(s) ? GRIDFS_OK : GRIDFS_UNAVAILABLE);
 }
 
 static void

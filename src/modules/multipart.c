@@ -25,6 +25,8 @@
 #define MULTIPART_PARAM_MAX	MULTIPART_FILENAME_MAX
 
 static int	mp_param(const char **, const char *, char *, size_t);
+static int	mp_next_param(const char **, const char *, char *, size_t,
+		    char *, size_t);
 static int	mp_disposition(const char *, const char *,
 		    struct multipart_part *, int *);
 static int	mp_headers(const uint8_t *, size_t, const char *,
@@ -39,7 +41,7 @@ multipart_boundary(const char *content_type,
 {
 	const char	*p, *end;
 	char		 name[32], value[MULTIPART_PARAM_MAX];
-	int		 found;
+	int		 found, r;
 	size_t		 len;
 
 	p = mp_skip_ws(content_type, content_type + strlen(content_type));
@@ -49,20 +51,8 @@ multipart_boundary(const char *content_type,
 	end = p + strlen(p);
 
 	found = 0;
-	while ((p = mp_skip_ws(p, end)) < end) {
-		if (*p++ != ';')
-			return (-1);
-		p = mp_skip_ws(p, end);
-		len = strcspn(p, "=");
-		if (len == 0 || len >= sizeof(name) || p[len] != '=')
-			return (-1);
-		memcpy(name, p, len);
-		name[len] = '\0';
-		while (len > 0 && isspace((unsigned char)name[len - 1]))
-			name[--len] = '\0';
-		p += strcspn(p, "=") + 1;
-		if (mp_param(&p, end, value, sizeof(value)) == -1)
-			return (-1);
+	while ((r = mp_next_param(&p, end, name, sizeof(name), value,
+	    sizeof(value))) == 1) {
 		if (strcasecmp(name, "boundary") != 0)
 			continue;
 		if (found++)
@@ -74,7 +64,7 @@ multipart_boundary(const char *content_type,
 		memcpy(out, value, len + 1);
 	}
 
-	return (found ? 0 : -1);
+	return (r == 0 && found ? 0 : -1);
 }
 
 enum multipart_result
@@ -205,8 +195,7 @@ mp_disposition(const char *v, const char *name, struct multipart_part *out,
 {
 	const char	*end;
 	char		 key[32], value[MULTIPART_PARAM_MAX];
-	size_t		 len;
-	int		 named;
+	int		 named, r;
 
 	end = v + strlen(v);
 	v = mp_skip_ws(v, end);
@@ -215,19 +204,8 @@ mp_disposition(const char *v, const char *name, struct multipart_part *out,
 	v += 9;
 
 	named = 0;
-	while ((v = mp_skip_ws(v, end)) < end) {
-		if (*v++ != ';')
-			return (-1);
-		v = mp_skip_ws(v, end);
-		len = strcspn(v, "=;");
-		if (len == 0 || len >= sizeof(key) || v[len] != '=')
-			return (-1);
-		memcpy(key, v, len);
-		key[len] = '\0';
-		v += len + 1;
-		if (mp_param(&v, end, value, sizeof(value)) == -1)
-			return (-1);
-
+	while ((r = mp_next_param(&v, end, key, sizeof(key), value,
+	    sizeof(value))) == 1) {
 		if (strcasecmp(key, "name") == 0) {
 			named = (strcmp(value, name) == 0);
 		} else if (strcasecmp(key, "filename") == 0) {
@@ -235,6 +213,8 @@ mp_disposition(const char *v, const char *name, struct multipart_part *out,
 			(void)strcpy(out->filename, value);
 		}
 	}
+	if (r == -1)
+		return (-1);
 
 	*match = named;
 	if (!named) {
@@ -242,6 +222,39 @@ mp_disposition(const char *v, const char *name, struct multipart_part *out,
 		out->filename[0] = '\0';
 	}
 	return (0);
+}
+
+/*
+ * The next "; key=value" of a header's parameter list: 1 with key and
+ * value filled in, 0 at the end of the list, -1 if it is malformed.
+ */
+static int
+mp_next_param(const char **pp, const char *end, char *key, size_t keylen,
+    char *value, size_t valuelen)
+{
+	const char	*p;
+	size_t		 len;
+
+	if ((p = mp_skip_ws(*pp, end)) == end)
+		return (0);
+	if (*p++ != ';')
+		return (-1);
+
+	p = mp_skip_ws(p, end);
+	len = strcspn(p, "=;");
+	if (len == 0 || len >= keylen || p[len] != '=')
+		return (-1);
+	memcpy(key, p, len);
+	key[len] = '\0';
+	p += len + 1;
+	while (len > 0 && isspace((unsigned char)key[len - 1]))
+		key[--len] = '\0';
+
+	if (mp_param(&p, end, value, valuelen) == -1)
+		return (-1);
+
+	*pp = p;
+	return (1);
 }
 
 /*

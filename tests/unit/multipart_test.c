@@ -27,6 +27,9 @@ static const struct boundary_case boundary_cases[] = {
 	{ "multipart/form-data; charset=utf-8; boundary=xyz", "xyz" },
 	{ "multipart/form-data; boundary=xyz; charset=utf-8", "xyz" },
 	{ "multipart/form-data; BOUNDARY=xyz", "xyz" },
+	{ "multipart/form-data; boundary = xyz", "xyz" },
+	{ "multipart/form-data; boundary=xyz;", NULL },
+	{ "multipart/form-data boundary=xyz", NULL },
 	{ "multipart/form-data", NULL },
 	{ "multipart/form-data; boundary=", NULL },
 	{ "multipart/form-data; boundary=\"\"", NULL },
@@ -108,6 +111,9 @@ static const struct find_case find_cases[] = {
 	{ "header names in other case",
 	    "--B\r\ncontent-disposition: FORM-DATA; NAME=\"data\"; "
 	    "FILENAME=\"u\"\r\n\r\nU\r\n--B--", MULTIPART_FOUND, "U", "u" },
+	{ "spaces around =",
+	    "--B\r\nContent-Disposition: form-data; name = \"data\"; "
+	    "filename =\"s\"\r\n\r\nS\r\n--B--", MULTIPART_FOUND, "S", "s" },
 	{ "unquoted name",
 	    "--B\r\n" CD "name=data; filename=f\r\n\r\nF\r\n--B--",
 	    MULTIPART_FOUND, "F", "f" },
