@@ -95,6 +95,26 @@ def test_healthz_via_nginx_and_direct(stack):
     assert stack.mongo_uri.startswith("mongodb://")
 
 
+def test_idle_upstream_connections_never_answer_408(stack):
+    """Kore 4.1 writes an unsolicited 408 on a connection idle for its
+    http_header_timeout (10 s) and closes it. nginx keeps idle upstream
+    connections for less, so after a longer pause no client ever gets a
+    stale 408 in place of its own answer."""
+    def burst():
+        with requests.Session() as s:
+            return [s.post(stack.nginx_url + "/login", headers={
+                "Authorization": basic("Rex", "Rex siu super")},
+                timeout=10).status_code
+                for _ in range(6)] + [
+                s.get(stack.nginx_url + "/healthz", timeout=10).status_code
+                for _ in range(10)]
+
+    assert set(burst()) == {200}
+    time.sleep(11)
+    codes = burst()
+    assert codes.count(408) == 0 and set(codes) == {200}, codes
+
+
 def test_original_curl_login_through_nginx(stack):
     """The original tutorial's test, as it is: no body, no Content-Length."""
     if shutil.which("curl") is None:
