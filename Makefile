@@ -17,7 +17,7 @@ DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
 PKG_CFLAGS	:= $(patsubst -I%,-isystem%,$(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
 		   mariadb 2>/dev/null))
 
-.PHONY: all deps build run dev test unit integration clean
+.PHONY: all deps build run dev test unit integration asan asan-test clean
 
 all: build
 
@@ -43,8 +43,22 @@ $(STAGE):
 
 microgo.so: $(SRC) | $(STAGE)
 	cd $(STAGE) && CFLAGS="$(PKG_CFLAGS)" KODEV_OUTPUT=$(CURDIR) \
-	    kodev build $(FLAVOR)
+	    KORE_BUILD_FLAVOR=$(FLAVOR) kodev build
 	@test -f microgo.so
+
+# The same module built with -fsanitize=address,undefined (the asan
+# flavor of conf/build.conf), in its own object and output directories.
+asan: deps .build/asan/microgo.so
+
+.build/asan/microgo.so: $(SRC) | $(STAGE)
+	mkdir -p .build/asan
+	cd $(STAGE) && CFLAGS="$(PKG_CFLAGS)" KORE_OBJDIR=.objs-asan \
+	    KODEV_OUTPUT=$(CURDIR)/.build/asan KORE_BUILD_FLAVOR=asan kodev build
+	@test -f $@
+
+# The integration suite against the sanitized build.
+asan-test: build asan
+	MICROGO_SANITIZE=1 $(PYTHON) -m pytest -q tests/integration
 
 tools/microgo-passwd: tools/microgo-passwd.c src/modules/password.c \
     src/modules/password.h

@@ -358,10 +358,45 @@ def http_ok(url, timeout=1.0):
 # --------------------------------------------------------------------------
 # Config rendering
 
-def render_kore_conf(text, port, pidfile, workers=None):
+# MICROGO_SANITIZE=1 (make asan-test): Kore loads the address- and
+# undefined-behaviour-sanitized build of the module (`make asan`) instead,
+# with the sanitizer runtimes preloaded (the kore binary itself is not
+# instrumented). Their reports land in the Kore output, where
+# kore_problems() finds them.
+ASAN_MODULE = os.path.join(ROOT, ".build", "asan", "microgo.so")
+
+
+def sanitized_module():
+    if os.environ.get("MICROGO_SANITIZE", "") in ("", "0"):
+        return None
+    if not os.path.exists(ASAN_MODULE):
+        raise StackError("MICROGO_SANITIZE is set but %s is missing: run `make asan`"
+                         % rel(ASAN_MODULE))
+    return ASAN_MODULE
+
+
+def sanitizer_env(env):
+    if sanitized_module() is None:
+        return env
+    libs = []
+    for lib in ("libasan.so", "libubsan.so"):
+        path = subprocess.run(["gcc", "-print-file-name=" + lib], capture_output=True,
+                              text=True).stdout.strip()
+        if not os.path.isabs(path):
+            raise StackError("gcc does not know where %s is" % lib)
+        libs.append(os.path.realpath(path))
+    env = dict(env)
+    env["LD_PRELOAD"] = " ".join(libs)
+    # Leaks are not errors here: Kore's workers exit without freeing.
+    env["ASAN_OPTIONS"] = "detect_leaks=0:abort_on_error=0:print_summary=1"
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:halt_on_error=0"
+    return env
+
+
+def render_kore_conf(text, port, pidfile, workers=None, module=None):
     """kore.conf with the bind line of its server block on 127.0.0.1:port,
     a private pid file (Kore writes kore.pid in its cwd otherwise) and, if
-    given, another number of workers."""
+    given, another number of workers and another module to load."""
     blocks = list(re.finditer(r"^server\s+\S+\s*\{[^}]*\}", text, re.M))
     if len(blocks) != 1:
         raise StackError("kore.conf: expected one `server NAME { ... }` block, found %d"
@@ -378,6 +413,11 @@ def render_kore_conf(text, port, pidfile, workers=None):
                           text, flags=re.M)
         if n == 0:
             text = "workers\t\t\t%d\n" % workers + text
+    if module is not None:
+        text, n = re.subn(r"^([ \t]*)load[ \t]+\S+[ \t]*$", "\\1load\t\t%s" % module,
+                          text, flags=re.M)
+        if n != 1:
+            raise StackError("kore.conf: expected one `load MODULE` line, found %d" % n)
     if re.search(r"^\s*pidfile\s", text, re.M):
         text = re.sub(r"^(\s*)pidfile\s.*$", "\\1pidfile\t\t%s" % pidfile, text, flags=re.M)
     else:
@@ -940,12 +980,13 @@ class Stack:
             conf = self._path("kore-%d.conf" % (i + 1))
             with open(conf, "w") as f:
                 f.write(render_kore_conf(template, port, self._path("kore-%d.pid" % (i + 1)),
-                                         self.kore_workers))
+                                         self.kore_workers, sanitized_module()))
             argv = [tool_path("stdbuf"), "-oL", "-eL", tool_path("kore"), "-fnr", "-c", conf]
             self._log("starting Kore %d on 127.0.0.1:%d" % (i + 1, port))
             out = self._path("kore-%d.out" % (i + 1))
             size = os.path.getsize(out) if os.path.exists(out) else 0
-            proc = Proc("kore-%d" % (i + 1), argv, out, env=self.app_env(), cwd=ROOT)
+            proc = Proc("kore-%d" % (i + 1), argv, out, env=sanitizer_env(self.app_env()),
+                        cwd=ROOT)
             url = "http://127.0.0.1:%d/healthz" % port
             try:
                 wait_until("Kore %d" % (i + 1), lambda: http_ok(url), START_TIMEOUT, proc)
