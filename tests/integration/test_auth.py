@@ -235,3 +235,34 @@ def test_secrets_never_logged(nginx_url, stack):
     assert "Rex siu super" not in log
     assert stack.jwt_secret not in log
     assert "eyJ" not in log
+
+
+# ---- the README's "Adding a user", done as an operator would
+
+def test_operator_adds_a_user(nginx_url, stack):
+    """tools/microgo-passwd makes the argon2id string with the parameters
+    the README states; inserted into authdb.users, it logs in."""
+    import os
+    root = os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))
+    password = "a long passphrase, Ünïcode too"
+    out = subprocess.run([os.path.join(root, "tools", "microgo-passwd")],
+                         input=password + "\n", stdout=subprocess.PIPE,
+                         text=True, timeout=30, check=True).stdout.strip()
+    assert out.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+    def sql(statement):
+        subprocess.run(["mariadb", "--no-defaults", "-S",
+                        stack.mariadb_socket, "-u", "root", "authdb", "-e",
+                        statement], check=True, timeout=30)
+
+    sql("INSERT INTO users (username, pwd) VALUES ('alice', '%s')" % out)
+    try:
+        r = requests.post(nginx_url + "/login",
+                          headers={"Authorization": basic("alice", password)})
+        assert r.status_code == 200, r.text
+        assert requests.post(nginx_url + "/login", headers={
+            "Authorization": basic("alice", password + "x")}
+        ).status_code == 401
+    finally:
+        sql("DELETE FROM users WHERE username = 'alice'")

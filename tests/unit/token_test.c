@@ -156,12 +156,73 @@ test_forgeries(void **state)
 	free(good);
 }
 
+/*
+ * Linked with --wrap: every call token.c makes to these goes through the
+ * counters below first, so a test can see which comparison decided.
+ */
+static int	memcmp_calls, decode_calls;
+
+int	__real_sodium_memcmp(const void *, const void *, size_t);
+int	__wrap_sodium_memcmp(const void *, const void *, size_t);
+int	__real_jwt_decode(jwt_t **, const char *, const unsigned char *, int);
+int	__wrap_jwt_decode(jwt_t **, const char *, const unsigned char *, int);
+
+int
+__wrap_sodium_memcmp(const void *a, const void *b, size_t len)
+{
+	memcmp_calls++;
+	return (__real_sodium_memcmp(a, b, len));
+}
+
+int
+__wrap_jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key,
+    int keylen)
+{
+	decode_calls++;
+	return (__real_jwt_decode(jwt, token, key, keylen));
+}
+
+/*
+ * A wrong signature is decided by one constant-time comparison of the
+ * whole MAC, and never reaches libjwt, whose own check uses strcmp(3)
+ * and would tell an attacker, by its timing, how many bytes were right.
+ */
+static void
+test_signature_compared_in_constant_time(void **state)
+{
+	char			*good, *bad;
+	size_t			 len;
+	struct token_claims	 c;
+
+	(void)state;
+
+	good = token_issue(SECRET, "2", "Rex", NOW, 60);
+	bad = strdup(good);
+	len = strlen(bad);
+	bad[len - 2] = bad[len - 2] == 'A' ? 'B' : 'A';
+
+	memcmp_calls = decode_calls = 0;
+	assert_int_equal(token_verify(SECRET, bad, NOW, &c),
+	    TOKEN_BAD_SIGNATURE);
+	assert_int_equal(memcmp_calls, 1);
+	assert_int_equal(decode_calls, 0);
+
+	memcmp_calls = decode_calls = 0;
+	assert_int_equal(token_verify(SECRET, good, NOW, &c), TOKEN_VALID);
+	assert_int_equal(memcmp_calls, 1);
+	assert_int_equal(decode_calls, 1);
+
+	free(good);
+	free(bad);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_issue_then_verify),
 		cmocka_unit_test(test_forgeries),
+		cmocka_unit_test(test_signature_compared_in_constant_time),
 	};
 
 	if (sodium_init() == -1)
