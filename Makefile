@@ -12,12 +12,13 @@ DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
 		   libjansson-dev libsodium-dev libcmocka-dev mariadb-server \
 		   mariadb-client nginx-light openssl curl wrk wait-for-it \
 		   python3 python3-pytest python3-requests python3-pymongo \
-		   python3-mongomock python3-pil python3-yaml
+		   python3-mongomock python3-pil python3-yaml gnuplot-nox
 
 PKG_CFLAGS	:= $(patsubst -I%,-isystem%,$(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
 		   mariadb 2>/dev/null))
 
-.PHONY: all deps build run dev test unit integration asan asan-test clean
+.PHONY: all deps build run dev test bench unit integration asan asan-test \
+	clean
 
 all: build
 
@@ -70,6 +71,10 @@ run: build
 
 dev: build
 	$(PYTHON) tests/stack/stack.py dev
+
+# Performance: writes bench/results.md and bench/results.png (issue 5).
+bench: build
+	$(PYTHON) bench/run.py
 
 unit: deps
 	$(MAKE) -C tests/unit

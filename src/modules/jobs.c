@@ -7,34 +7,45 @@
  * that all its threads take from, and images have a lane of their own,
  * so quick work always finds a free thread.
  *
+ * Slow threads also run at a lower CPU priority (nice 10), so that on a
+ * busy machine the event loop and the quick lane win the cores first.
+ *
  * Everything else stays Kore's: the task's socket pair, its registration
  * with the event loop, its state and result. A job thread only runs the
  * entry point and closes the task's end of the pair, which is how Kore
  * learns that a task finished and wakes its request.
  */
 
+#define _GNU_SOURCE
+
+#include <sys/resource.h>
+
 #include <pthread.h>
+#include <unistd.h>
 
 #include "jobs.h"
 
 #define JOBS_THREADS_MAX	16
+#define JOBS_SLOW_NICE		10
 
 struct jobs_lane_queue {
 	pthread_mutex_t			lock;
 	pthread_cond_t			cond;
+	int				nice;
 	TAILQ_HEAD(, kore_task)		tasks;
 };
 
 static struct jobs_lane_queue	jobs_lanes[2];
 
 static void	*jobs_thread(void *);
-static int	 jobs_lane_start(struct jobs_lane_queue *, int);
+static int	 jobs_lane_start(struct jobs_lane_queue *, int, int);
 
 int
 jobs_init(int fast_threads, int slow_threads)
 {
-	if (jobs_lane_start(&jobs_lanes[JOBS_FAST], fast_threads) == -1 ||
-	    jobs_lane_start(&jobs_lanes[JOBS_SLOW], slow_threads) == -1)
+	if (jobs_lane_start(&jobs_lanes[JOBS_FAST], fast_threads, 0) == -1 ||
+	    jobs_lane_start(&jobs_lanes[JOBS_SLOW], slow_threads,
+	    JOBS_SLOW_NICE) == -1)
 		return (-1);
 
 	return (0);
@@ -54,7 +65,7 @@ jobs_submit(struct kore_task *t, enum jobs_lane lane)
 }
 
 static int
-jobs_lane_start(struct jobs_lane_queue *q, int threads)
+jobs_lane_start(struct jobs_lane_queue *q, int threads, int nice)
 {
 	pthread_t	tid;
 	int		i;
@@ -64,6 +75,7 @@ jobs_lane_start(struct jobs_lane_queue *q, int threads)
 
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
+	q->nice = nice;
 	TAILQ_INIT(&q->tasks);
 
 	for (i = 0; i < threads; i++) {
@@ -80,6 +92,10 @@ jobs_thread(void *arg)
 {
 	struct jobs_lane_queue	*q = arg;
 	struct kore_task	*t;
+
+	/* On Linux a thread's nice value is its own. Best effort. */
+	if (q->nice != 0)
+		(void)setpriority(PRIO_PROCESS, (id_t)gettid(), q->nice);
 
 	for (;;) {
 		pthread_mutex_lock(&q->lock);

@@ -1,0 +1,36 @@
+#!/usr/bin/python3
+"""pillow_webp: the original app's codec path (Pillow, WEBP quality 15) on
+one image: best and median of N runs and the process's peak RSS, in the
+same JSON shape as webp_bench.c.
+
+    pillow_webp.py FILE RUNS
+"""
+
+import io
+import json
+import resource
+import sys
+import time
+
+from PIL import Image
+
+
+def main(path, runs):
+    data = open(path, "rb").read()
+    times = []
+    for _ in range(runs):
+        start = time.monotonic()
+        img = Image.open(io.BytesIO(data))
+        out = io.BytesIO()
+        img.save(out, "WEBP", quality=15)
+        times.append((time.monotonic() - start) * 1000)
+    times.sort()
+    print(json.dumps({
+        "ms_best": round(times[0], 1),
+        "ms_median": round(times[len(times) // 2], 1),
+        "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "out_bytes": len(out.getvalue())}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], int(sys.argv[2]))
