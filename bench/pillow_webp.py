@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """pillow_webp: the original app's codec path (Pillow, WEBP quality 15) on
-one image: best and median of N runs and the process's peak RSS, in the
-same JSON shape as webp_bench.c.
+one image: best and median of N runs, the process's peak RSS and its RSS
+before the first conversion (Pillow and its codecs loaded, the file
+read), in the same JSON shape as webp_bench.c.
 
     pillow_webp.py FILE RUNS
 """
@@ -17,6 +18,10 @@ from PIL import Image
 
 def main(path, runs):
     data = open(path, "rb").read()
+    warm = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(warm, "WEBP", quality=15)
+    Image.open(io.BytesIO(warm.getvalue())).load()
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []
     for _ in range(runs):
         start = time.monotonic()
@@ -29,6 +34,7 @@ def main(path, runs):
         "ms_best": round(times[0], 1),
         "ms_median": round(times[len(times) // 2], 1),
         "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "base_kb": base,
         "out_bytes": len(out.getvalue())}))
 
 
