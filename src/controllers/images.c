@@ -87,7 +87,7 @@ static void	delete_free(void *);
 static int	download_sent(struct netbuf *);
 static int	download_parse(struct http_request *, char [GRIDFS_ID_LEN + 1]);
 static int	status_of(enum gridfs_result);
-static const char *message_of(enum gridfs_result);
+static const char *status_message(int);
 static json_t	*file_json(const struct gridfs_file *);
 
 int
@@ -174,8 +174,7 @@ ctl_download(struct http_request *req)
 	job = ctx->job_arg;
 	if (ctx->job_result != HTTP_STATUS_OK) {
 		reply_error(req, ctx->job_result,
-		    message_of(ctx->job_result == HTTP_STATUS_NOT_FOUND ?
-		    GRIDFS_NOT_FOUND : GRIDFS_UNAVAILABLE));
+		    status_message(ctx->job_result));
 		return (KORE_RESULT_OK);
 	}
 
@@ -241,7 +240,8 @@ ctl_list(struct http_request *req)
 
 	job = ctx->job_arg;
 	if (ctx->job_result != HTTP_STATUS_OK) {
-		reply_error(req, ctx->job_result, MSG_MONGO_DOWN);
+		reply_error(req, ctx->job_result,
+		    status_message(ctx->job_result));
 		return (KORE_RESULT_OK);
 	}
 
@@ -284,8 +284,7 @@ ctl_delete(struct http_request *req)
 
 	if (ctx->job_result != HTTP_STATUS_NO_CONTENT) {
 		reply_error(req, ctx->job_result,
-		    message_of(ctx->job_result == HTTP_STATUS_NOT_FOUND ?
-		    GRIDFS_NOT_FOUND : GRIDFS_UNAVAILABLE));
+		    status_message(ctx->job_result));
 		return (KORE_RESULT_OK);
 	}
 
@@ -373,7 +372,7 @@ upload_run(void *arg)
 	gr = gridfs_put_pair(job->owner, &orig, &copy, job->orig_id,
 	    job->copy_id);
 	status = gr == GRIDFS_OK ? HTTP_STATUS_CREATED : status_of(gr);
-	job->msg = message_of(gr);
+	job->msg = status_message(status);
 
 cleanup:
 	image_free(webp);
@@ -505,17 +504,12 @@ status_of(enum gridfs_result r)
 	}
 }
 
+/* The error message of a status a GridFS job answered with. */
 static const char *
-message_of(enum gridfs_result r)
+status_message(int status)
 {
-	switch (r) {
-	case GRIDFS_OK:
-		return ("ok");
-	case GRIDFS_NOT_FOUND:
-		return (MSG_NOT_FOUND);
-	default:
-		return (MSG_MONGO_DOWN);
-	}
+	return (status == HTTP_STATUS_NOT_FOUND ? MSG_NOT_FOUND :
+	    MSG_MONGO_DOWN);
 }
 
 static json_t *
