@@ -3,6 +3,9 @@
 -- /docker-entrypoint-initdb.d, and by the local stack (tests/stack) on first start.
 -- Passwords are argon2id strings made by tools/microgo-passwd, never plain text.
 
+-- This file is UTF-8 ('Mập'), whatever the client's locale says.
+SET NAMES utf8mb4;
+
 CREATE DATABASE IF NOT EXISTS authdb
     CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 

@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# tests/compose/run.sh: the deployment test, for real. Runs
+# docker-compose.yml (nginx, 3 app replicas built from the Dockerfile,
+# MariaDB, MongoDB, wait-for-it) on a private Docker engine and checks it
+# from outside, through nginx. See tests/compose/README.md.
+#
+#   sudo tests/compose/run.sh          # root: it installs packages and runs dockerd
+#
+# Environment:
+#   MICROGO_DOCKER_DIR  the engine's state (images, layers, volumes), kept
+#                       between runs so the base images are built once;
+#                       default /var/tmp/microgo-docker
+#   HOST_PORT           nginx's published port; default: a free one
+#   KEEP_STACK=1        leave the stack and the engine running at the end
+#                       (DOCKER_HOST is printed; stop it with run.sh --stop)
+#
+# Phases: packages, engine, base image, local images, app image, up,
+# checks, postman, failover, down. Every wait is bounded. Whatever happens,
+# the stack is taken down (down -v), the engine this script started is
+# stopped by its pid, and a .env that was there before is put back.
+# Prints each phase's duration and, last, "N passed, N failed".
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE=$ROOT/tests/compose
+WORK=${MICROGO_DOCKER_DIR:-/var/tmp/microgo-docker}
+PROJECT=microgotest
+DOCKER=/usr/bin/docker		# Debian's CLI, the engine's own version
+PYTHON=/usr/bin/python3
+SOCK=$WORK/docker.sock
+PIDFILE=$WORK/docker.pid
+COMPOSE=(docker-compose -p "$PROJECT" -f docker-compose.yml
+	 -f tests/compose/docker-compose.test.yml)
+ENV_SAVED=$ROOT/.env.compose-test-saved
+
+PASSED=0
+FAILED=0
+PHASES=()
+STARTED_DOCKERD=
+STACK_UP=
+ENV_WRITTEN=
+FINISHED=
+
+# Runs "$@" under `timeout SECS` as a background job and waits for it:
+# bash runs a trap only once a foreground child has exited, so with this a
+# SIGTERM or SIGINT to the script runs finish() at once, which stops the
+# job by its pid.
+CHILD=
+bounded() {
+	local secs=$1 rc=0
+	shift
+	timeout "$secs" "$@" &
+	CHILD=$!
+	wait "$CHILD" || rc=$?
+	CHILD=
+	return "$rc"
+}
+
+stop_child() {
+	[ -n "$CHILD" ] || return 0
+	kill -TERM "$CHILD" 2> /dev/null || true
+	for _ in $(seq 20); do
+		kill -0 "$CHILD" 2> /dev/null || break
+		sleep 0.5
+	done
+	kill -KILL "$CHILD" 2> /dev/null || true
+	CHILD=
+}
+
+log() { printf '%s run.sh: %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+pass() { PASSED=$((PASSED + 1)); echo "PASS $*"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL $*"; }
+
+phase_start() { PHASE_NAME=$1; PHASE_T0=$(date +%s.%N); log "== $1"; }
+phase_end() {
+	local dt
+	dt=$(awk -v a="$PHASE_T0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+	PHASES+=("$(printf '%-14s %7s s' "$PHASE_NAME" "$dt")")
+	log "== $PHASE_NAME: $dt s"
+}
+
+# Adds a "N passed, N failed" line from a sub-runner's output to the totals.
+add_counts() {
+	local line
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$1" | tail -1 || true)
+	if [ -z "$line" ]; then
+		fail "$2: no result line"
+		return
+	fi
+	PASSED=$((PASSED + $(echo "$line" | awk '{ print $1 }')))
+	FAILED=$((FAILED + $(echo "$line" | awk '{ print $3 }')))
+}
+
+# ---------------------------------------------------------------- engine
+
+engine_alive() {
+	timeout 10 "$DOCKER" -H "unix://$SOCK" version > /dev/null 2>&1
+}
+
+# A dockerd left by an earlier run that was killed: ours by its pid file
+# (and its command line), stopped before a new one starts.
+stop_pid() {
+	local pid=$1
+	kill -0 "$pid" 2> /dev/null || return 0
+	kill -TERM "$pid" 2> /dev/null || true
+	for _ in $(seq 60); do
+		kill -0 "$pid" 2> /dev/null || return 0
+		sleep 0.5
+	done
+	log "dockerd $pid did not stop in 30 s: SIGKILL"
+	kill -KILL "$pid" 2> /dev/null || true
+}
+
+stop_stale_dockerd() {
+	local pid
+	[ -f "$PIDFILE" ] || return 0
+	pid=$(cat "$PIDFILE" 2> /dev/null || true)
+	if [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] &&
+	    tr '\0' ' ' < "/proc/$pid/cmdline" | grep -qF -- "--pidfile $PIDFILE"; then
+		log "stopping dockerd $pid left by an earlier run"
+		stop_pid "$pid"
+	fi
+	rm -f "$PIDFILE"
+}
+
+start_dockerd() {
+	mkdir -p "$WORK"
+	stop_stale_dockerd
+	# Own data root, exec root (containerd's state), socket and pid file:
+	# nothing of a system engine is touched. Extra options, if this
+	# machine needs them (--iptables=false, --bip=...): MICROGO_DOCKERD_ARGS.
+	# shellcheck disable=SC2086
+	dockerd --data-root "$WORK/data" --exec-root "$WORK/exec" \
+		-H "unix://$SOCK" --pidfile "$PIDFILE" ${MICROGO_DOCKERD_ARGS:-} \
+		> "$WORK/dockerd.log" 2>&1 3>&- 4>&- < /dev/null &
+	STARTED_DOCKERD=$!
+	for _ in $(seq 120); do
+		if engine_alive; then
+			export DOCKER_HOST="unix://$SOCK"
+			return 0
+		fi
+		if ! kill -0 "$STARTED_DOCKERD" 2> /dev/null; then
+			STARTED_DOCKERD=
+			log "dockerd exited; the end of $WORK/dockerd.log:"
+			tail -20 "$WORK/dockerd.log"
+			return 1
+		fi
+		sleep 0.5
+	done
+	log "dockerd did not answer in 60 s; the end of $WORK/dockerd.log:"
+	tail -20 "$WORK/dockerd.log"
+	return 1
+}
+
+stop_dockerd() {
+	[ -n "$STARTED_DOCKERD" ] || return 0
+	log "stopping dockerd $STARTED_DOCKERD"
+	stop_pid "$STARTED_DOCKERD"
+	STARTED_DOCKERD=
+}
+
+# ------------------------------------------------------------------ .env
+
+# The app service reads .env (env_file). The test writes its own, in
+# production mode with a fresh secret, and puts a developer's back after.
+write_env() {
+	if [ -f "$ENV_SAVED" ]; then
+		# An earlier run was killed before restoring: the .env now there
+		# is that run's; the saved one is the developer's.
+		mv -f "$ENV_SAVED" "$ROOT/.env"
+	fi
+	if [ -f "$ROOT/.env" ]; then
+		mv "$ROOT/.env" "$ENV_SAVED"
+	fi
+	ENV_WRITTEN=1
+	{
+		grep -vE '^[[:space:]]*(RUN_MODE|JWT_SECRET)=' "$ROOT/.env.example"
+		echo "# written by tests/compose/run.sh"
+		echo "RUN_MODE=production"
+		echo "JWT_SECRET=$(head -c 48 /dev/urandom | base64 -w0)"
+	} > "$ROOT/.env"
+}
+
+restore_env() {
+	[ -n "$ENV_WRITTEN" ] || return 0
+	rm -f "$ROOT/.env"
+	[ ! -f "$ENV_SAVED" ] || mv -f "$ENV_SAVED" "$ROOT/.env"
+	ENV_WRITTEN=
+}
+
+# ------------------------------------------------------------- teardown
+
+diagnostics() {
+	log "diagnostics: containers"
+	timeout 30 "${COMPOSE[@]}" ps || true
+	local svc
+	for svc in mariadb mongodb wait-for-it app nginx; do
+		log "diagnostics: the last lines of $svc"
+		timeout 30 "${COMPOSE[@]}" logs --no-color --tail 25 "$svc" 2>&1 || true
+	done
+}
+
+down() {
+	[ -n "$STACK_UP" ] || return 0
+	STACK_UP=
+	timeout 180 "${COMPOSE[@]}" down -v -t 1 --remove-orphans
+}
+
+finish() {
+	local rc=$?
+	[ -z "$FINISHED" ] || return 0
+	FINISHED=1
+	set +e
+	# A signal may land inside a redirected call (bounded ... > log):
+	# back to the script's own stdout and stderr.
+	exec 1>&3 2>&4
+	stop_child
+	if [ -n "$STACK_UP" ]; then
+		if [ "$FAILED" -ne 0 ] || [ "$rc" -ne 0 ]; then
+			diagnostics
+		fi
+		down > /dev/null 2>&1 || log "down failed"
+	fi
+	stop_dockerd
+	restore_env
+	# A signal, or an error no check counted.
+	if [ "$rc" -ge 128 ] || { [ "$rc" -ne 0 ] && [ "$FAILED" -eq 0 ]; }; then
+		fail "run.sh stopped early (status $rc)"
+	fi
+	echo
+	echo "phase durations:"
+	printf '  %s\n' "${PHASES[@]}"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ] && exit 0
+	exit 1
+}
+
+if [ "${1:-}" = --stop ]; then
+	stop_stale_dockerd
+	exit 0
+fi
+
+[ "$(id -u)" -eq 0 ] || { echo "run.sh: run as root (apt-get, dockerd)" >&2; exit 1; }
+
+exec 3>&1 4>&2
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+cd "$ROOT"
+T_START=$(date +%s)
+
+# ------------------------------------------------------------- packages
+phase_start packages
+PKGS=(docker.io docker-compose debootstrap curl python3 python3-requests)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2> /dev/null |
+		grep -q '^install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	log "installing ${missing[*]}"
+	bounded 600 apt-get update -q > /dev/null
+	DEBIAN_FRONTEND=noninteractive bounded 900 apt-get install -y -q \
+		--no-install-recommends "${missing[@]}" > /dev/null
+fi
+phase_end
+
+# --------------------------------------------------------------- engine
+phase_start engine
+# docker-compose 1.29 builds through docker-py (classic builder); no
+# developer setting may send it to a docker CLI without buildx.
+export COMPOSE_DOCKER_CLI_BUILD=0 DOCKER_BUILDKIT=0
+unset COMPOSE_FILE COMPOSE_PROJECT_NAME DOCKER_CONTEXT
+start_dockerd
+phase_end
+
+# The test's .env first: compose reads it for every command, down too.
+write_env
+# Whatever an earlier, killed run left of the stack.
+timeout 120 "${COMPOSE[@]}" down -v -t 1 --remove-orphans > /dev/null 2>&1 || true
+
+# ----------------------------------------------------------- base image
+phase_start base-image
+if "$DOCKER" image inspect debian:bookworm-slim > /dev/null 2>&1; then
+	log "debian:bookworm-slim is cached"
+else
+	DOCKER=$DOCKER bounded 900 "$HERE/base-image.sh" "$WORK/rootfs"
+fi
+phase_end
+
+# --------------------------------------------------------- local images
+# The third-party images under the names the override uses. Contexts are
+# sent as tar streams: the mongodb one is its directory plus the stand-in.
+phase_start local-images
+build_image() {
+	local tag=$1 logf=$WORK/build-${1//\//-}.log
+	shift
+	if ! bounded 900 "$@" > "$logf" 2>&1; then
+		tail -30 "$logf"
+		log "building $tag failed (log: $logf)"
+		return 1
+	fi
+	log "built $tag"
+}
+build_image microgo-test/mariadb "$DOCKER" build -q \
+	-t microgo-test/mariadb "$HERE/images/mariadb"
+build_image microgo-test/nginx "$DOCKER" build -q \
+	-t microgo-test/nginx "$HERE/images/nginx"
+# shellcheck disable=SC2016
+build_image microgo-test/mongodb bash -c '
+	set -o pipefail
+	tar -c -C "$1/images/mongodb" . -C "$2/tests/standin" mongod_standin.py |
+		"$3" build -q -t microgo-test/mongodb -' \
+	_ "$HERE" "$ROOT" "$DOCKER"
+phase_end
+
+# ------------------------------------------------------------ app image
+phase_start app-image
+if bounded 1200 "${COMPOSE[@]}" build app > "$WORK/build-app.log" 2>&1; then
+	pass "the app image builds from the Dockerfile"
+else
+	tail -40 "$WORK/build-app.log"
+	fail "the app image builds from the Dockerfile (log: $WORK/build-app.log)"
+	exit 1
+fi
+APP_IMAGE=${PROJECT}_app	# docker-compose 1.29 names it so
+APP_SIZE=$("$DOCKER" image inspect -f '{{.Size}}' "$APP_IMAGE" 2> /dev/null |
+	awk '{ printf "%.0f MB", $1 / 1e6 }')
+log "app image $APP_IMAGE: $APP_SIZE"
+phase_end
+
+# --------------------------------------------------------------- config
+if docker-compose -f docker-compose.yml config -q; then
+	pass "docker-compose -f docker-compose.yml config -q"
+else
+	fail "docker-compose -f docker-compose.yml config -q"
+fi
+if "${COMPOSE[@]}" config -q; then
+	pass "the real file with the test override: config -q"
+else
+	fail "the real file with the test override: config -q"
+fi
+
+# ------------------------------------------------------------------- up
+phase_start up
+if [ -z "${HOST_PORT:-}" ]; then
+	HOST_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("0.0.0.0", 0)); print(s.getsockname()[1])')
+fi
+export HOST_PORT
+export MARIADB_ROOT_PASSWORD MONGO_ROOT_PASSWORD
+MARIADB_ROOT_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+')
+MONGO_ROOT_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+')
+mkdir -p logs
+LOG_OFFSET=$(stat -c %s logs/app_logs.log 2> /dev/null || echo 0)
+STACK_UP=1
+# `up` itself waits for the healthchecks the depends_on conditions name.
+if bounded 600 "${COMPOSE[@]}" up -d --build; then
+	up_ok=1
+else
+	up_ok=
+fi
+# Then nginx must become healthy too: at most 120 s.
+nginx_health=
+if [ -n "$up_ok" ]; then
+	nginx_id=$("${COMPOSE[@]}" ps -q nginx)
+	for _ in $(seq 120); do
+		nginx_health=$("$DOCKER" inspect -f '{{.State.Health.Status}}' "$nginx_id" 2> /dev/null || true)
+		[ "$nginx_health" != healthy ] || break
+		sleep 1
+	done
+fi
+if [ -n "$up_ok" ] && [ "$nginx_health" = healthy ]; then
+	pass "docker-compose up: every service healthy, nginx on port $HOST_PORT"
+else
+	fail "docker-compose up: every service healthy (nginx: ${nginx_health:-not started})"
+	exit 1
+fi
+"${COMPOSE[@]}" ps
+phase_end
+
+# --------------------------------------------------------------- checks
+phase_start checks
+out=$WORK/check-api.out
+timeout 300 "$PYTHON" "$HERE/check.py" api --base-url "http://127.0.0.1:$HOST_PORT" \
+	--docker "$DOCKER" --project "$PROJECT" \
+	--log-file "$ROOT/logs/app_logs.log" --log-offset "$LOG_OFFSET" |
+	tee "$out" || true
+add_counts "$out" "API checks"
+phase_end
+
+# -------------------------------------------------------------- postman
+phase_start postman
+if [ -x tests/postman/run.sh ]; then
+	out=$WORK/postman.out
+	if bounded 600 tests/postman/run.sh "http://127.0.0.1:$HOST_PORT" > "$out" 2>&1; then
+		tail -3 "$out"
+		pass "Postman collection (newman) against the stack: $(tail -1 "$out")"
+	else
+		tail -60 "$out"
+		fail "Postman collection (newman) against the stack: $(tail -1 "$out")"
+	fi
+else
+	log "SKIP Postman collection: tests/postman/run.sh does not exist yet"
+fi
+phase_end
+
+# ------------------------------------------------------------- failover
+phase_start failover
+out=$WORK/check-failover.out
+timeout 300 "$PYTHON" "$HERE/check.py" failover --base-url "http://127.0.0.1:$HOST_PORT" \
+	--docker "$DOCKER" --project "$PROJECT" | tee "$out" || true
+add_counts "$out" "failover checks"
+phase_end
+
+# ----------------------------------------------------------------- down
+if [ -n "${KEEP_STACK:-}" ]; then
+	STACK_UP=
+	STARTED_DOCKERD=
+	log "KEEP_STACK: left running; DOCKER_HOST=unix://$SOCK;" \
+		"nginx on http://127.0.0.1:$HOST_PORT; stop with: $0 --stop"
+	exit 0
+fi
+phase_start down
+if down; then
+	left=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$PROJECT"
+	       "$DOCKER" volume ls -q --filter "label=com.docker.compose.project=$PROJECT"
+	       "$DOCKER" network ls -q --filter "label=com.docker.compose.project=$PROJECT")
+	if [ -z "$left" ]; then
+		pass "docker-compose down -v removes containers, volumes and network"
+	else
+		fail "docker-compose down -v left: $left"
+	fi
+else
+	fail "docker-compose down -v"
+fi
+# No `image prune`: the build stage's layers are untagged and unreferenced
+# ("dangling"), and pruning them would cost the next run its build cache.
+phase_end
+
+log "app image $APP_IMAGE: $APP_SIZE; total $(( $(date +%s) - T_START )) s"
