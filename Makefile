@@ -12,7 +12,8 @@ DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
 		   libjansson-dev libsodium-dev libcmocka-dev mariadb-server \
 		   mariadb-client nginx-light openssl curl wrk wait-for-it \
 		   python3 python3-pytest python3-requests python3-pymongo \
-		   python3-mongomock python3-pil python3-yaml gnuplot-nox
+		   python3-mongomock python3-pil python3-yaml gnuplot-nox \
+		   clang libclang-rt-14-dev valgrind
 
 PKG_CFLAGS	:= $(patsubst -I%,-isystem%,$(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
 		   mariadb 2>/dev/null))

@@ -82,6 +82,7 @@ SUITES = {
     "postman": lambda: run_counted([PYTHON,
                                     "tests/postman/run_with_stack.py"]),
     "asan": run_asan,
+    "fuzz": lambda: run_counted(["make", "-s", "-C", "tests/fuzz", "run"]),
     "compose": lambda: run_counted(["bash", "tests/compose/run.sh"]),
 }
 

@@ -32,6 +32,10 @@ credentials_basic(const char *header, struct credentials *cred)
 		;
 	if (*end != '\0' && strspn(end, " \t") != strlen(end))
 		return (-1);
+	/* libsodium 1.0.18 decodes any byte >= 0x80 as '/'. */
+	if (strspn(b64, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789+/=") < (size_t)(end - b64))
+		return (-1);
 
 	if (sodium_base642bin((unsigned char *)buf, sizeof(buf) - 1, b64,
 	    (size_t)(end - b64), NULL, &len, NULL,

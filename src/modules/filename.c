@@ -32,12 +32,14 @@ filename_clean(const char *in, char out[FILENAME_MAX_LEN + 1])
 	}
 
 	p = (const unsigned char *)base;
-	while (*p == '.' || *p == ' ')
-		p++;
-
 	len = 0;
 	while (*p != '\0') {
 		if (*p < 0x20 || *p == 0x7f) {
+			p++;
+			continue;
+		}
+		/* Leading dots and spaces, also after dropped bytes. */
+		if (len == 0 && (*p == '.' || *p == ' ')) {
 			p++;
 			continue;
 		}
@@ -80,11 +82,15 @@ filename_disposition(const char *clean, char *out, size_t outlen)
 	static const char	 attr[] = "!#$&+-.^_`|~";
 	const unsigned char	*p;
 	size_t			 len, i;
-	char			 ascii[FILENAME_MAX_LEN + 1];
-	char			 pct[FILENAME_MAX_LEN * 3 + 1];
+	char			 ascii[FILENAME_MAX_LEN + 6];
+	char			 pct[(FILENAME_MAX_LEN + 5) * 3 + 1];
+
+	/* A clean name, or its WEBP copy's: never cut one short. */
+	if (strlen(clean) > FILENAME_MAX_LEN + 5)
+		return (-1);
 
 	for (i = 0, p = (const unsigned char *)clean;
-	    *p != '\0' && i < FILENAME_MAX_LEN; p++) {
+	    *p != '\0'; p++) {
 		if (*p >= 0x80) {
 			/* One '_' per character, not per byte. */
 			if ((*p & 0xc0) != 0x80)
@@ -97,7 +103,7 @@ filename_disposition(const char *clean, char *out, size_t outlen)
 	ascii[i] = '\0';
 
 	for (i = 0, p = (const unsigned char *)clean;
-	    *p != '\0' && i + 3 < sizeof(pct); p++) {
+	    *p != '\0'; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || strchr(attr, *p) != NULL) {
 			pct[i++] = (char)*p;

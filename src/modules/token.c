@@ -23,6 +23,7 @@
 
 static int	token_signature_ok(const char *, const char *);
 static int	token_copy_grant(jwt_t *, const char *, char *, size_t);
+static int	token_grant_int(jwt_t *, const char *, long *);
 
 char *
 token_issue(const char *secret, const char *sub, const char *username,
@@ -81,12 +82,8 @@ token_verify(const char *secret, const char *token, time_t now,
 	    sizeof(out->username)))
 		goto cleanup;
 
-	errno = 0;
-	iat = jwt_get_grant_int(jwt, "iat");
-	if (errno != 0)
-		goto cleanup;
-	exp = jwt_get_grant_int(jwt, "exp");
-	if (errno != 0)
+	if (!token_grant_int(jwt, "iat", &iat) ||
+	    !token_grant_int(jwt, "exp", &exp))
 		goto cleanup;
 	if (iat > (long)now + TOKEN_CLOCK_SKEW || exp < iat)
 		goto cleanup;
@@ -140,6 +137,11 @@ token_signature_ok(const char *secret, const char *token)
 	    strchr(dot2 + 1, '.') != NULL)
 		return (0);
 
+	/* libsodium 1.0.18 decodes any byte >= 0x80 as '_'. */
+	if (strspn(dot2 + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789-_") != strlen(dot2 + 1))
+		return (0);
+
 	if (sodium_base642bin(sig, sizeof(sig), dot2 + 1, strlen(dot2 + 1),
 	    NULL, &siglen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    siglen != sizeof(sig))
@@ -165,4 +167,27 @@ token_copy_grant(jwt_t *jwt, const char *name, char *dst, size_t len)
 
 	(void)strcpy(dst, v);
 	return (1);
+}
+
+/*
+ * A grant that is a JSON integer. Not jwt_get_grant_int(): libjwt 1.10
+ * reads a string, a real, null or an object as 0 without an error.
+ */
+static int
+token_grant_int(jwt_t *jwt, const char *name, long *out)
+{
+	char		*js, *end;
+	long		 v;
+	int		 ok;
+
+	if ((js = jwt_get_grants_json(jwt, name)) == NULL)
+		return (0);
+	errno = 0;
+	v = strtol(js, &end, 10);
+	ok = (js[0] == '-' || (js[0] >= '0' && js[0] <= '9')) &&
+	    *end == '\0' && errno == 0;
+	free(js);
+	if (ok)
+		*out = v;
+	return (ok);
 }

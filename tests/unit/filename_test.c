@@ -47,6 +47,10 @@ static const struct clean_case clean_cases[] = {
 	{ "..", FILENAME_FALLBACK, FILENAME_FALLBACK ".webp", NULL },
 	{ "dir/", FILENAME_FALLBACK, FILENAME_FALLBACK ".webp", NULL },
 	{ ".hidden.png", "hidden.png", "hidden.webp", NULL },
+	/* found by tests/fuzz: dots that a dropped byte brought forward */
+	{ "\x01..", FILENAME_FALLBACK, FILENAME_FALLBACK ".webp", NULL },
+	{ ".\xd5.x", "x", "x.webp", NULL },
+	{ " \x01 x", "x", "x.webp", NULL },
 	{ "noext", "noext", "noext.webp", NULL },
 	{ "a.tar.gz", "a.tar.gz", "a.tar.webp", NULL },
 	{ "50%;off.jpg", "50%;off.jpg", "50%;off.webp",
@@ -96,6 +100,27 @@ test_length_cut_at_character(void **state)
 	assert_int_equal(strlen(out) % 3, 0);
 }
 
+/* found by tests/fuzz: the WEBP copy of a 200-byte name keeps .webp */
+static void
+test_disposition_of_a_long_copy_name(void **state)
+{
+	char		in[FILENAME_MAX_LEN + 1], clean[FILENAME_MAX_LEN + 1];
+	char		webp[FILENAME_MAX_LEN + 6];
+	char		disp[FILENAME_MAX_LEN * 4 + 64];
+	size_t		i;
+
+	(void)state;
+
+	in[0] = '\0';
+	for (i = 0; i < FILENAME_MAX_LEN / 2; i++)
+		strcat(in, "\xc3\xa9");		/* é */
+	filename_clean(in, clean);
+	filename_webp(clean, webp, sizeof(webp));
+	assert_int_equal(filename_disposition(webp, disp, sizeof(disp)), 0);
+	assert_non_null(strstr(disp, ".webp\"; filename*="));
+	assert_int_equal(strcmp(disp + strlen(disp) - 5, ".webp"), 0);
+}
+
 static void
 test_disposition_too_small(void **state)
 {
@@ -112,6 +137,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_length_cut_at_character),
+		cmocka_unit_test(test_disposition_of_a_long_copy_name),
 		cmocka_unit_test(test_disposition_too_small),
 	};
 

@@ -46,6 +46,23 @@ forge(jwt_alg_t alg, const char *key, const char *sub, const char *user,
 	return (out);
 }
 
+/* A token whose claims are the JSON text given, signed with key. */
+static char *
+forge_json(const char *key, const char *claims)
+{
+	jwt_t	*jwt;
+	char	*out;
+
+	assert_int_equal(jwt_new(&jwt), 0);
+	assert_int_equal(jwt_add_grants_json(jwt, claims), 0);
+	assert_int_equal(jwt_set_alg(jwt, JWT_ALG_HS256,
+	    (const unsigned char *)key, (int)strlen(key)), 0);
+	assert_non_null(out = jwt_encode_str(jwt));
+	jwt_free(jwt);
+
+	return (out);
+}
+
 /* The valid token with its payload swapped for another user's. */
 static char *
 tamper(const char *token)
@@ -111,7 +128,7 @@ test_forgeries(void **state)
 	size_t			 i;
 	char			*good, big[TOKEN_MAX + 16];
 	struct token_claims	 c;
-	struct forgery		 cases[16];
+	struct forgery		 cases[24];
 	size_t			 n;
 
 	(void)state;
@@ -136,6 +153,12 @@ test_forgeries(void **state)
 	    NOW + 60), NOW, TOKEN_BAD_CLAIMS);
 	CASE("no exp", forge(JWT_ALG_HS256, SECRET, "2", "Rex", NOW, 0),
 	    NOW, TOKEN_BAD_CLAIMS);
+	CASE("iat a string (found by tests/fuzz)", forge_json(SECRET,
+	    "{\"sub\":\"2\",\"username\":\"Rex\",\"iat\":\"yesterday\","
+	    "\"exp\":9999999999}"), NOW, TOKEN_BAD_CLAIMS);
+	CASE("iat a real number", forge_json(SECRET,
+	    "{\"sub\":\"2\",\"username\":\"Rex\",\"iat\":1.5,"
+	    "\"exp\":9999999999}"), NOW, TOKEN_BAD_CLAIMS);
 	CASE("iat a day ahead", forge(JWT_ALG_HS256, SECRET, "2", "Rex",
 	    NOW + 86400, NOW + 2 * 86400), NOW, TOKEN_BAD_CLAIMS);
 	CASE("garbage", strdup("not.a.token"), NOW, TOKEN_BAD_SIGNATURE);
