@@ -15,7 +15,8 @@
 
 #include "filename.h"
 
-static size_t	utf8_seq_len(const unsigned char *);
+static size_t	utf8_seq_len(const unsigned char *, uint32_t *);
+static int	invisible(uint32_t);
 
 void
 filename_clean(const char *in, char out[FILENAME_MAX_LEN + 1])
@@ -23,6 +24,7 @@ filename_clean(const char *in, char out[FILENAME_MAX_LEN + 1])
 	const unsigned char	*p;
 	const char		*base;
 	size_t			 n, len;
+	uint32_t		 cp;
 
 	/* Both separators: a Windows client sends C:\dir\name.jpg. */
 	base = in;
@@ -43,8 +45,12 @@ filename_clean(const char *in, char out[FILENAME_MAX_LEN + 1])
 			p++;
 			continue;
 		}
-		if ((n = utf8_seq_len(p)) == 0) {
+		if ((n = utf8_seq_len(p, &cp)) == 0) {
 			p++;
+			continue;
+		}
+		if (invisible(cp)) {
+			p += n;
 			continue;
 		}
 		if (len + n > FILENAME_MAX_LEN)
@@ -127,11 +133,12 @@ filename_disposition(const char *clean, char *out, size_t outlen)
  * forms, no surrogates, nothing above U+10FFFF (RFC 3629).
  */
 static size_t
-utf8_seq_len(const unsigned char *p)
+utf8_seq_len(const unsigned char *p, uint32_t *out)
 {
 	uint32_t	cp;
 	size_t		n, i;
 
+	*out = p[0];
 	if (p[0] < 0x80)
 		return (1);
 	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
@@ -157,5 +164,19 @@ utf8_seq_len(const unsigned char *p)
 	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		return (0);
 
+	*out = cp;
 	return (n);
+}
+
+/*
+ * Characters that change how a name looks without being seen: C1
+ * controls, zero-width and bidirectional marks and overrides (U+202E
+ * turns "photo_gpj.exe" into "photo_exe.jpg" on screen), the BOM.
+ */
+static int
+invisible(uint32_t cp)
+{
+	return ((cp >= 0x80 && cp <= 0x9f) || (cp >= 0x200b && cp <= 0x200f) ||
+	    (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) ||
+	    cp == 0xfeff);
 }

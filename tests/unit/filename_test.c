@@ -47,6 +47,9 @@ static const struct clean_case clean_cases[] = {
 	{ "..", FILENAME_FALLBACK, FILENAME_FALLBACK ".webp", NULL },
 	{ "dir/", FILENAME_FALLBACK, FILENAME_FALLBACK ".webp", NULL },
 	{ ".hidden.png", "hidden.png", "hidden.webp", NULL },
+	/* U+202E RIGHT-TO-LEFT OVERRIDE, U+200B ZERO WIDTH SPACE, U+0085 */
+	{ "photo\xe2\x80\xaegpj.exe", "photogpj.exe", "photogpj.webp", NULL },
+	{ "a\xe2\x80\x8b" "b\xc2\x85.png", "ab.png", "ab.webp", NULL },
 	/* found by tests/fuzz: dots that a dropped byte brought forward */
 	{ "\x01..", FILENAME_FALLBACK, FILENAME_FALLBACK ".webp", NULL },
 	{ ".\xd5.x", "x", "x.webp", NULL },
