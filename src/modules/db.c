@@ -1,13 +1,15 @@
 /*
  * db: a MariaDB Connector/C connection pool.
  *
- * A MYSQL handle is not thread-safe, so each task thread borrows one from
+ * A MYSQL handle is not thread-safe, so each job thread borrows one from
  * the pool for the length of a call. A handle that fails is closed, not
  * returned, and the next call connects afresh: that is how the service
- * recovers by itself when MariaDB comes back. A call that fails on a
- * handle that had worked before (a server restart drops every idle
+ * recovers by itself when MariaDB comes back. A call that fails at once on
+ * a handle that had worked before (a server restart drops every idle
  * connection) is retried once on a new one, so a restart costs no request
- * an error. Every network step is bounded by DEP_TIMEOUT.
+ * an error; a call that failed slowly is not, so no call waits out
+ * DEP_TIMEOUT twice. Every network step is bounded by DEP_TIMEOUT, and
+ * while MariaDB is known to be down a circuit breaker answers at once.
  */
 
 #include <pthread.h>
@@ -15,9 +17,12 @@
 
 #include <mysql.h>
 
+#include "breaker.h"
 #include "db.h"
 
 #define DB_POOL_MAX	16
+#define DB_RETRY_FAST_MS	500	/* a stale handle fails faster */
+#define DB_COOLDOWN_MS		1000
 
 #define DB_USER_QUERY	"SELECT id, pwd FROM users WHERE username = ?"
 
@@ -30,7 +35,13 @@ struct db_conn {
 static const struct config	*db_cfg;
 static struct db_conn		 db_pool[DB_POOL_MAX];
 static pthread_mutex_t		 db_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct breaker		 db_breaker;
 
+typedef enum db_result	(*db_op)(struct db_conn *, void *);
+
+static enum db_result	 db_run(db_op, void *);
+static enum db_result	 db_ping_op(struct db_conn *, void *);
+static enum db_result	 db_user_op(struct db_conn *, void *);
 static struct db_conn	*db_acquire(int *);
 static void		 db_release(struct db_conn *, int);
 static int		 db_connect(struct db_conn *);
@@ -42,6 +53,8 @@ int
 db_init(const struct config *cfg)
 {
 	db_cfg = cfg;
+	breaker_init(&db_breaker, DB_COOLDOWN_MS,
+	    (int64_t)cfg->dep_timeout * 2000 + 1000);
 
 	return (mysql_library_init(0, NULL, NULL) == 0 ? 0 : -1);
 }
@@ -57,49 +70,72 @@ db_cleanup(void)
 	mysql_library_end();
 }
 
+struct db_user_args {
+	const char	*username;
+	struct db_user	*out;
+};
+
 enum db_result
 db_user_find(const char *username, struct db_user *out)
 {
-	struct db_conn	*conn;
-	enum db_result	 r;
-	int		 attempt, reused;
+	struct db_user_args	args = { username, out };
 
-	r = DB_UNAVAILABLE;
-
-	for (attempt = 0; attempt < 2; attempt++) {
-		if ((conn = db_acquire(&reused)) == NULL)
-			return (DB_UNAVAILABLE);
-
-		r = db_user_query(conn, username, out);
-		db_release(conn, r != DB_UNAVAILABLE);
-
-		if (r != DB_UNAVAILABLE || !reused)
-			break;
-	}
-
-	return (r);
+	return (db_run(db_user_op, &args));
 }
 
 enum db_result
 db_ping(void)
 {
+	return (db_run(db_ping_op, NULL));
+}
+
+/*
+ * Runs op on a pooled handle: refused at once while the breaker is open,
+ * retried once on a fresh handle only if a reused one failed fast.
+ */
+static enum db_result
+db_run(db_op op, void *arg)
+{
 	struct db_conn	*conn;
-	int		 ok, reused, attempt;
+	enum db_result	 r;
+	int64_t		 start;
+	int		 attempt, reused;
 
-	ok = 0;
+	if (!breaker_allow(&db_breaker, breaker_now_ms()))
+		return (DB_UNAVAILABLE);
 
+	r = DB_UNAVAILABLE;
 	for (attempt = 0; attempt < 2; attempt++) {
+		start = breaker_now_ms();
 		if ((conn = db_acquire(&reused)) == NULL)
-			return (DB_UNAVAILABLE);
+			break;
 
-		ok = (mysql_ping(conn->mysql) == 0);
-		db_release(conn, ok);
+		r = op(conn, arg);
+		db_release(conn, r != DB_UNAVAILABLE);
 
-		if (ok || !reused)
+		if (r != DB_UNAVAILABLE || !reused ||
+		    breaker_now_ms() - start > DB_RETRY_FAST_MS)
 			break;
 	}
 
-	return (ok ? DB_OK : DB_UNAVAILABLE);
+	breaker_record(&db_breaker, r != DB_UNAVAILABLE, breaker_now_ms());
+	return (r);
+}
+
+static enum db_result
+db_ping_op(struct db_conn *conn, void *arg)
+{
+	(void)arg;
+
+	return (mysql_ping(conn->mysql) == 0 ? DB_OK : DB_UNAVAILABLE);
+}
+
+static enum db_result
+db_user_op(struct db_conn *conn, void *arg)
+{
+	struct db_user_args	*args = arg;
+
+	return (db_user_query(conn, args->username, args->out));
 }
 
 /*

@@ -7,6 +7,11 @@
  * unless MONGO_URI sets them, so a MongoDB that is down costs a bounded
  * wait and a 503, and the pool's monitor finds it again by itself.
  *
+ * While MongoDB is known to be unreachable, a circuit breaker answers at
+ * once (one call at a time probes for its return), so calls queued behind
+ * a hung server do not each wait out the timeouts; and nothing is retried
+ * or cleaned up against a server that just proved unreachable.
+ *
  * Uploads are all or nothing: both files are written with
  * metadata.complete = false, then flipped to true by one update. Every
  * read filters on complete, so a crash half-way leaves nothing a client
@@ -20,20 +25,24 @@
 
 #include <mongoc/mongoc.h>
 
+#include "breaker.h"
 #include "gridfs.h"
 #include "log.h"
 
 #define GRIDFS_DB		"image_records"
 #define GRIDFS_POOL_MAX		8
+#define GRIDFS_COOLDOWN_MS	1000
 
 struct gridfs_session {
 	mongoc_client_t		*client;
 	mongoc_database_t	*db;
 	mongoc_gridfs_bucket_t	*bucket;
+	int			 unreachable;	/* an error said so */
 };
 
 static const struct config	*gridfs_cfg;
 static mongoc_client_pool_t	*gridfs_pool;
+static struct breaker		 gridfs_breaker;
 
 static mongoc_uri_t	*gridfs_uri(const struct config *);
 static void		 gridfs_log(mongoc_log_level_t, const char *,
@@ -42,7 +51,8 @@ static int		 gridfs_open(struct gridfs_session *);
 static enum gridfs_result gridfs_open_id(struct gridfs_session *,
 			    const char *, bson_oid_t *);
 static void		 gridfs_close(struct gridfs_session *);
-static void		 gridfs_fail(const char *, const bson_error_t *);
+static void		 gridfs_fail(struct gridfs_session *, const char *,
+			    const bson_error_t *);
 static int		 gridfs_put_one(struct gridfs_session *, const char *,
 			    const struct gridfs_blob *, const char *,
 			    const bson_oid_t *, bson_oid_t *);
@@ -64,6 +74,8 @@ gridfs_init(const struct config *cfg)
 	mongoc_uri_t	*uri;
 
 	gridfs_cfg = cfg;
+	breaker_init(&gridfs_breaker, GRIDFS_COOLDOWN_MS,
+	    (int64_t)cfg->dep_timeout * 3000 + 1000);
 	mongoc_init();
 	mongoc_log_set_handler(gridfs_log, NULL);
 
@@ -140,7 +152,8 @@ gridfs_put_pair(const char *owner, const struct gridfs_blob *original,
 	ret = GRIDFS_OK;
 
 cleanup:
-	if (ret != GRIDFS_OK) {
+	/* Both stay invisible (incomplete) if MongoDB cannot be reached. */
+	if (ret != GRIDFS_OK && !s.unreachable) {
 		if (have_copy)
 			gridfs_remove(&s, &dup);
 		if (have_orig)
@@ -179,7 +192,7 @@ gridfs_get(const char *owner, const char *id, struct gridfs_file *meta,
 	bson_oid_copy(&oid, &idval.value.v_oid);
 	if ((stream = mongoc_gridfs_bucket_open_download_stream(s.bucket,
 	    &idval, &err)) == NULL) {
-		gridfs_fail("open download stream", &err);
+		gridfs_fail(&s, "open download stream", &err);
 		goto cleanup;
 	}
 
@@ -192,7 +205,7 @@ gridfs_get(const char *owner, const char *id, struct gridfs_file *meta,
 		    gridfs_cfg->dep_timeout * 1000);
 		if (n <= 0) {
 			if (mongoc_gridfs_bucket_stream_error(stream, &err))
-				gridfs_fail("download", &err);
+				gridfs_fail(&s, "download", &err);
 			goto cleanup;
 		}
 	}
@@ -249,7 +262,7 @@ gridfs_list(const char *owner, int64_t limit, int64_t offset,
 
 	if (out == NULL || mongoc_cursor_error(cur, &err)) {
 		if (out != NULL)
-			gridfs_fail("list", &err);
+			gridfs_fail(&s, "list", &err);
 		free(out);
 		ret = GRIDFS_UNAVAILABLE;
 	} else {
@@ -296,10 +309,10 @@ gridfs_delete(const char *owner, const char *id)
 			continue;
 		idval = *bson_iter_value(&it);
 		if (!mongoc_gridfs_bucket_delete_by_id(s.bucket, &idval, &err))
-			gridfs_fail("delete copy", &err);
+			gridfs_fail(&s, "delete copy", &err);
 	}
 	if (mongoc_cursor_error(cur, &err)) {
-		gridfs_fail("find copies", &err);
+		gridfs_fail(&s, "find copies", &err);
 		mongoc_cursor_destroy(cur);
 		bson_destroy(&filter);
 		goto cleanup;
@@ -310,7 +323,7 @@ gridfs_delete(const char *owner, const char *id)
 	idval.value_type = BSON_TYPE_OID;
 	bson_oid_copy(&oid, &idval.value.v_oid);
 	if (!mongoc_gridfs_bucket_delete_by_id(s.bucket, &idval, &err)) {
-		gridfs_fail("delete", &err);
+		gridfs_fail(&s, "delete", &err);
 		goto cleanup;
 	}
 
@@ -329,6 +342,8 @@ gridfs_ping(void)
 	bson_error_t		 err;
 	int			 ok;
 
+	if (!breaker_allow(&gridfs_breaker, breaker_now_ms()))
+		return (GRIDFS_UNAVAILABLE);
 	client = mongoc_client_pool_pop(gridfs_pool);
 
 	bson_init(&cmd);
@@ -336,8 +351,9 @@ gridfs_ping(void)
 	ok = mongoc_client_command_simple(client, GRIDFS_DB, &cmd, NULL,
 	    &reply, &err);
 	if (!ok)
-		gridfs_fail("ping", &err);
+		gridfs_fail(NULL, "ping", &err);
 
+	breaker_record(&gridfs_breaker, ok, breaker_now_ms());
 	bson_destroy(&reply);
 	bson_destroy(&cmd);
 	mongoc_client_pool_push(gridfs_pool, client);
@@ -360,7 +376,7 @@ gridfs_uri(const struct config *cfg)
 	if (cfg->mongo_uri[0] != '\0') {
 		if ((uri = mongoc_uri_new_with_error(cfg->mongo_uri,
 		    &err)) == NULL) {
-			gridfs_fail("MONGO_URI", &err);
+			gridfs_fail(NULL, "MONGO_URI", &err);
 			return (NULL);
 		}
 	} else {
@@ -374,6 +390,11 @@ gridfs_uri(const struct config *cfg)
 			return (NULL);
 		}
 	}
+
+	/* A retried read would wait out the timeouts a second time. */
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYREADS))
+		(void)mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS,
+		    false);
 
 	ms = cfg->dep_timeout * 1000;
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
@@ -416,11 +437,14 @@ gridfs_open(struct gridfs_session *s)
 
 	memset(s, 0, sizeof(*s));
 
+	if (!breaker_allow(&gridfs_breaker, breaker_now_ms()))
+		return (0);
+
 	s->client = mongoc_client_pool_pop(gridfs_pool);
 	s->db = mongoc_client_get_database(s->client, GRIDFS_DB);
 	if ((s->bucket = mongoc_gridfs_bucket_new(s->db, NULL, NULL,
 	    &err)) == NULL) {
-		gridfs_fail("bucket", &err);
+		gridfs_fail(s, "bucket", &err);
 		gridfs_close(s);
 		return (0);
 	}
@@ -442,6 +466,9 @@ gridfs_open_id(struct gridfs_session *s, const char *id, bson_oid_t *oid)
 static void
 gridfs_close(struct gridfs_session *s)
 {
+	if (s->client != NULL)
+		breaker_record(&gridfs_breaker, !s->unreachable,
+		    breaker_now_ms());
 	if (s->bucket != NULL)
 		mongoc_gridfs_bucket_destroy(s->bucket);
 	if (s->db != NULL)
@@ -451,10 +478,19 @@ gridfs_close(struct gridfs_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Logs a libmongoc error, and notes in the session whether it says the
+ * server cannot be reached (as opposed to refusing one command).
+ */
 static void
-gridfs_fail(const char *what, const bson_error_t *err)
+gridfs_fail(struct gridfs_session *s, const char *what,
+    const bson_error_t *err)
 {
 	char	msg[256];
+
+	if (s != NULL && (err->domain == MONGOC_ERROR_SERVER_SELECTION ||
+	    err->domain == MONGOC_ERROR_STREAM))
+		s->unreachable = 1;
 
 	log_field(msg, sizeof(msg), err->message);
 	log_line("level=error dep=mongodb op=%s domain=%u code=%u msg=%s",
@@ -492,7 +528,7 @@ gridfs_put_one(struct gridfs_session *s, const char *owner,
 	    blob->filename, &opts, &idval, &err);
 	bson_destroy(&opts);
 	if (stream == NULL) {
-		gridfs_fail("open upload stream", &err);
+		gridfs_fail(s, "open upload stream", &err);
 		return (0);
 	}
 	bson_oid_copy(&idval.value.v_oid, id);
@@ -509,13 +545,13 @@ gridfs_put_one(struct gridfs_session *s, const char *owner,
 	if (off == blob->len && mongoc_stream_close(stream) == 0)
 		ok = 1;
 	if (mongoc_gridfs_bucket_stream_error(stream, &err)) {
-		gridfs_fail("upload", &err);
+		gridfs_fail(s, "upload", &err);
 		ok = 0;
 	}
 	mongoc_stream_destroy(stream);
 
 	/* A failed stream may have left chunks behind. */
-	if (!ok)
+	if (!ok && !s->unreachable)
 		gridfs_remove(s, id);
 
 	return (ok);
@@ -548,7 +584,7 @@ gridfs_mark_complete(struct gridfs_session *s, const bson_oid_t *a,
 	ok = mongoc_collection_update_many(files, &sel, &upd, NULL, &reply,
 	    &err);
 	if (!ok)
-		gridfs_fail("mark complete", &err);
+		gridfs_fail(s, "mark complete", &err);
 	else if (!bson_iter_init_find(&it, &reply, "matchedCount") ||
 	    bson_iter_as_int64(&it) != 2)
 		ok = 0;
@@ -571,7 +607,7 @@ gridfs_remove(struct gridfs_session *s, const bson_oid_t *oid)
 	idval.value_type = BSON_TYPE_OID;
 	bson_oid_copy(oid, &idval.value.v_oid);
 	if (!mongoc_gridfs_bucket_delete_by_id(s->bucket, &idval, &err))
-		gridfs_fail("remove", &err);
+		gridfs_fail(s, "remove", &err);
 }
 
 static enum gridfs_result
@@ -593,7 +629,7 @@ gridfs_find_one(struct gridfs_session *s, const char *owner,
 		gridfs_file_from_doc(doc, meta);
 		ret = GRIDFS_OK;
 	} else if (mongoc_cursor_error(cur, &err)) {
-		gridfs_fail("find", &err);
+		gridfs_fail(s, "find", &err);
 		ret = GRIDFS_UNAVAILABLE;
 	} else {
 		ret = GRIDFS_NOT_FOUND;
