@@ -79,6 +79,8 @@ SUITES = {
     "standin": lambda: run_pytest("tests/standin"),
     "stack": lambda: run_pytest("tests/stack"),
     "integration": lambda: run_pytest("tests/integration"),
+    "faults": lambda: run_pytest("tests/faults"),
+    "soak": lambda: run_pytest("tests/soak"),
     "postman": lambda: run_counted([PYTHON,
                                     "tests/postman/run_with_stack.py"]),
     "asan": run_asan,
