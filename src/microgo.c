@@ -45,6 +45,9 @@ KORE_SECCOMP_FILTER("microgo",
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(getdents64),
 	KORE_SYSCALL_ALLOW(uname),
+	/* A blocking call interrupted by a signal (a debugger attaching,
+	 * SIGSTOP/SIGCONT) resumes through restart_syscall. */
+	KORE_SYSCALL_ALLOW(restart_syscall),
 	/* Task threads: pthread_create(3) on glibc 2.36. */
 	KORE_SYSCALL_ALLOW(clone3),
 	KORE_SYSCALL_ALLOW(rseq),
