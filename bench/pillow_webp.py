@@ -9,11 +9,19 @@ read), in the same JSON shape as webp_bench.c.
 
 import io
 import json
-import resource
 import sys
 import time
 
 from PIL import Image
+
+
+def peak_rss_kb():
+    """VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent
+    across fork and exec, so it would measure the bench's own process."""
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return -1
 
 
 def main(path, runs):
@@ -21,7 +29,7 @@ def main(path, runs):
     warm = io.BytesIO()
     Image.new("RGB", (8, 8)).save(warm, "WEBP", quality=15)
     Image.open(io.BytesIO(warm.getvalue())).load()
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = peak_rss_kb()
     times = []
     for _ in range(runs):
         start = time.monotonic()
@@ -33,7 +41,7 @@ def main(path, runs):
     print(json.dumps({
         "ms_best": round(times[0], 1),
         "ms_median": round(times[len(times) // 2], 1),
-        "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "rss_kb": peak_rss_kb(),
         "base_kb": base,
         "out_bytes": len(out.getvalue())}))
 

@@ -28,11 +28,12 @@
 
 /*
  * Threads per worker for blocking work (src/modules/jobs.c). Two for
- * database calls and argon2id; one for images, so that with one worker
- * per core the encoders together keep every core busy and no more.
+ * database calls and argon2id; two for images, so that when uploads land
+ * unevenly on the workers (connections do), the encoders still keep every
+ * core busy. They run at nice 10: they cannot starve the event loops.
  */
 #define MICROGO_FAST_THREADS	2
-#define MICROGO_SLOW_THREADS	1
+#define MICROGO_SLOW_THREADS	2
 
 void	kore_parent_configure(int, char **);
 void	kore_worker_configure(void);
