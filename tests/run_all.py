@@ -28,6 +28,9 @@ def run_unit():
     for valgrind in ("", "1"):
         env = dict(os.environ, VALGRIND=valgrind)
         rc, out = _run(["make", "-s", "-C", "tests/unit"], env=env)
+        if valgrind:
+            FIGURES.append("[valgrind] unit tests under memcheck: %s" % (
+                "0 errors, 0 leaks" if rc == 0 else "errors or leaks found"))
         p = sum(int(n) for n in re.findall(r"\[  PASSED  \] (\d+) test", out))
         f = sum(int(n) for n in re.findall(r"\[  FAILED  \] (\d+) test", out))
         # A memcheck error or a build failure fails make, not cmocka.
@@ -89,12 +92,18 @@ SUITES = {
 }
 
 
+FIGURES = []
+FIGURE_RE = re.compile(r"^\[(matrix|faults)\] .*$", re.M)
+
+
 def _run(cmd, env=None):
     print("==> " + " ".join(cmd), flush=True)
     proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     sys.stdout.write(proc.stdout)
     sys.stdout.flush()
+    FIGURES.extend(m.group(0) for m in FIGURE_RE.finditer(proc.stdout)
+                   if "totals" in m.group(0) or "[matrix]" in m.group(0))
     return proc.returncode, proc.stdout
 
 
@@ -124,6 +133,9 @@ def main(argv):
         rows.append((name, p, f, time.monotonic() - start))
         total_p, total_f = total_p + p, total_f + f
     print()
+    # The figures the suites report, gathered in one place.
+    for line in FIGURES:
+        print(line)
     for name, p, f, secs in rows:
         print("%-12s %5d passed %5d failed  %6.1fs" % (name, p, f, secs))
     print("%d passed, %d failed" % (total_p, total_f))

@@ -99,6 +99,10 @@ def auth_header():
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     tr = terminalreporter
+    cases = getattr(config, "microgo_matrix_cases", None)
+    if cases is not None:
+        tr.write_line("[matrix] bad-input cases tried: %d, stored data "
+                      "unchanged afterwards" % cases)
     problems = _report.get("problems")
     if problems:
         tr.section("Kore: workers died or sandbox violations", sep="!", red=True)

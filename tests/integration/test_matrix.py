@@ -295,7 +295,7 @@ class _Answer:
         return json.loads(self.content)
 
 
-def test_matrix(stack, tokens):
+def test_matrix(stack, tokens, request):
     users_before = users_checksum(stack)
     store_before = gridfs_state(stack)
     created, wrong = [], []
@@ -323,7 +323,8 @@ def test_matrix(stack, tokens):
     assert wrong == [], "\n".join(wrong)
     assert users_checksum(stack) == users_before
     assert gridfs_state(stack) == store_before
-    print("\nmatrix: %d cases tried" % len(MATRIX))
+    # Shown in the terminal summary (tests/integration/conftest.py).
+    request.config.microgo_matrix_cases = len(MATRIX)
 
 
 def test_polyglot_is_served_only_as_its_image_type(stack, tokens):
