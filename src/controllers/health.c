@@ -27,7 +27,6 @@ extern const u_int32_t	 asset_len_openapi_yaml;
 extern const char	*asset_sha256_openapi_yaml;
 
 static int	ready_run(void *);
-static void	ready_free(void *);
 
 int
 ctl_healthz(struct http_request *req)
@@ -50,7 +49,7 @@ ctl_readyz(struct http_request *req)
 	if (request_job_none(req)) {
 		job = kore_calloc(1, sizeof(*job));
 		return (request_job_start(req, JOBS_FAST, ready_run, job,
-		    ready_free));
+		    kore_free));
 	}
 
 	if (!request_job_done(req))
@@ -97,8 +96,3 @@ ready_run(void *arg)
 	return (0);
 }
 
-static void
-ready_free(void *arg)
-{
-	kore_free(arg);
-}

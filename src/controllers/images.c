@@ -80,10 +80,8 @@ static int	upload_run(void *);
 static int	download_run(void *);
 static int	list_run(void *);
 static int	delete_run(void *);
-static void	upload_free(void *);
 static void	download_free(void *);
 static void	list_free(void *);
-static void	delete_free(void *);
 static int	download_sent(struct netbuf *);
 static int	download_parse(struct http_request *, char [GRIDFS_ID_LEN + 1]);
 static int	status_of(enum gridfs_result);
@@ -124,7 +122,7 @@ ctl_upload(struct http_request *req)
 		(void)kore_strlcpy(job->owner, ctx->user_id, sizeof(job->owner));
 
 		return (request_job_start(req, JOBS_SLOW, upload_run, job,
-		    upload_free));
+		    kore_free));
 	}
 
 	if (!request_job_done(req))
@@ -276,7 +274,7 @@ ctl_delete(struct http_request *req)
 		(void)kore_strlcpy(job->owner, ctx->user_id, sizeof(job->owner));
 		(void)kore_strlcpy(job->id, id, sizeof(job->id));
 		return (request_job_start(req, JOBS_FAST, delete_run, job,
-		    delete_free));
+		    kore_free));
 	}
 
 	if (!request_job_done(req))
@@ -410,12 +408,6 @@ delete_run(void *arg)
 }
 
 static void
-upload_free(void *arg)
-{
-	kore_free(arg);
-}
-
-static void
 download_free(void *arg)
 {
 	struct download_job	*job = arg;
@@ -431,12 +423,6 @@ list_free(void *arg)
 
 	free(job->files);
 	kore_free(job);
-}
-
-static void
-delete_free(void *arg)
-{
-	kore_free(arg);
 }
 
 static int
