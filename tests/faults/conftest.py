@@ -4,16 +4,9 @@ the figures the scenarios report (faults injected, 503 latencies, recovery
 times, acknowledged uploads checked) are printed in the terminal summary,
 with or without -s."""
 
-import pytest
-
 import faultkit
-
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
+# Keeps each test's outcome on its item (rep_setup, rep_call, ...).
+from faultkit import pytest_runtest_makereport  # noqa: F401
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 
+import pytest
 import requests
 from PIL import Image
 
@@ -712,3 +713,12 @@ def fault_figures(name, during, t_fault, t_restore, recovery):
         lines.append("  recovery: first success %.2f s after the dependency was back; the "
                      "last failed request ended %.2f s after it" % (first, last))
     return lines
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """The hook both suites' conftest.py import: each phase's report is
+    kept on the item as rep_<phase>."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)

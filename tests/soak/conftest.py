@@ -5,19 +5,13 @@ are printed in the terminal summary, with or without -s."""
 import os
 import sys
 
-import pytest
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "faults"))
 
 import faultkit  # noqa: E402
 
-
-@pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    rep = outcome.get_result()
-    setattr(item, "rep_" + rep.when, rep)
+# Keeps each test's outcome on its item (rep_setup, rep_call, ...).
+from faultkit import pytest_runtest_makereport  # noqa: E402,F401
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

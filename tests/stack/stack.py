@@ -1260,7 +1260,7 @@ def cmd_dev(args):
                  "; ".join(notes)))
         if generated:
             print("microgo dev: JWT_SECRET generated for this session")
-        print("microgo dev: kodev run in %s (https://127.0.0.1:8888); Ctrl-C stops all"
+        print("microgo dev: kodev run in %s (http://127.0.0.1:8888); Ctrl-C stops all"
               % rel(stage), flush=True)
         # stdbuf's LD_PRELOAD reaches the kore that kodev execs: its log
         # lines come out whole and in order, not when a buffer fills.
