@@ -1,5 +1,6 @@
 /*
- * gridfs: GridFS over libmongoc's bucket API.
+ * gridfs: GridFS over libmongoc: reads, listings and deletes through
+ * its bucket API, writes by hand (see gridfs_put_one for why).
  *
  * libmongoc has no asynchronous API, so every call here runs on a task
  * thread with a client popped from this worker's pool (created after
@@ -20,6 +21,9 @@
  * the process on a missing file (libmongoc 1.23).
  */
 
+#include <sys/time.h>
+
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +36,8 @@
 #define GRIDFS_DB		"image_records"
 #define GRIDFS_POOL_MAX		8
 #define GRIDFS_COOLDOWN_MS	1000
+#define GRIDFS_CHUNK_SIZE	(255 * 1024)	/* the spec's default */
+#define GRIDFS_BATCH		16		/* chunks per insert: 4 MiB */
 
 struct gridfs_session {
 	mongoc_client_t		*client;
@@ -43,6 +49,7 @@ struct gridfs_session {
 static const struct config	*gridfs_cfg;
 static mongoc_client_pool_t	*gridfs_pool;
 static struct breaker		 gridfs_breaker;
+static atomic_int		 gridfs_indexed;
 
 static mongoc_uri_t	*gridfs_uri(const struct config *);
 static void		 gridfs_log(mongoc_log_level_t, const char *,
@@ -56,6 +63,17 @@ static void		 gridfs_fail(struct gridfs_session *, const char *,
 static int		 gridfs_put_one(struct gridfs_session *, const char *,
 			    const struct gridfs_blob *, const char *,
 			    const bson_oid_t *, bson_oid_t *);
+static int		 gridfs_insert_file(struct gridfs_session *,
+			    const char *, const struct gridfs_blob *,
+			    const char *, const bson_oid_t *,
+			    const bson_oid_t *);
+static int		 gridfs_insert_chunks(struct gridfs_session *,
+			    const struct gridfs_blob *, const bson_oid_t *);
+static int		 gridfs_ensure_indexes(struct gridfs_session *);
+static int		 gridfs_create_index(struct gridfs_session *,
+			    const char *, const char *, int, const char *, int,
+			    const char *, int);
+static int64_t		 gridfs_now_ms(void);
 static int		 gridfs_mark_complete(struct gridfs_session *,
 			    const bson_oid_t *, const bson_oid_t *);
 static void		 gridfs_remove(struct gridfs_session *,
@@ -135,6 +153,9 @@ gridfs_put_pair(const char *owner, const struct gridfs_blob *original,
 
 	ret = GRIDFS_UNAVAILABLE;
 	have_orig = have_copy = 0;
+
+	if (!gridfs_ensure_indexes(&s))
+		goto cleanup;
 
 	if (!gridfs_put_one(&s, owner, original, "original", NULL, &orig))
 		goto cleanup;
@@ -391,9 +412,12 @@ gridfs_uri(const struct config *cfg)
 		}
 	}
 
-	/* A retried read would wait out the timeouts a second time. */
+	/* A retried command would wait out the timeouts a second time. */
 	if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYREADS))
 		(void)mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYREADS,
+		    false);
+	if (!mongoc_uri_has_option(uri, MONGOC_URI_RETRYWRITES))
+		(void)mongoc_uri_set_option_as_bool(uri, MONGOC_URI_RETRYWRITES,
 		    false);
 
 	ms = cfg->dep_timeout * 1000;
@@ -497,22 +521,51 @@ gridfs_fail(struct gridfs_session *s, const char *what,
 	    what, err->domain, err->code, msg);
 }
 
+/*
+ * One file, written by hand rather than through libmongoc's upload
+ * stream: that stream carries on after a failed chunk insert and tries
+ * every remaining chunk, each waiting out the server selection timeout,
+ * so an upload in flight when MongoDB went away hung for minutes. Here
+ * the first failed command ends the upload. The files document goes
+ * first (incomplete, so no reader sees it), then the chunks a batch per
+ * insert command, so a leftover is always findable by its files document.
+ */
 static int
 gridfs_put_one(struct gridfs_session *s, const char *owner,
     const struct gridfs_blob *blob, const char *tag,
     const bson_oid_t *original, bson_oid_t *id)
 {
-	mongoc_stream_t		*stream;
-	bson_t			 opts, meta;
-	bson_value_t		 idval;
+	bson_oid_init(id, NULL);
+
+	if (!gridfs_insert_file(s, owner, blob, tag, original, id))
+		return (0);
+
+	if (!gridfs_insert_chunks(s, blob, id)) {
+		if (!s->unreachable)
+			gridfs_remove(s, id);
+		return (0);
+	}
+
+	return (1);
+}
+
+static int
+gridfs_insert_file(struct gridfs_session *s, const char *owner,
+    const struct gridfs_blob *blob, const char *tag,
+    const bson_oid_t *original, const bson_oid_t *id)
+{
+	mongoc_collection_t	*files;
+	bson_t			 doc, meta;
 	bson_error_t		 err;
-	const uint8_t		*p;
-	size_t			 off;
-	ssize_t			 n;
 	int			 ok;
 
-	bson_init(&opts);
-	BSON_APPEND_DOCUMENT_BEGIN(&opts, "metadata", &meta);
+	bson_init(&doc);
+	BSON_APPEND_OID(&doc, "_id", id);
+	BSON_APPEND_INT64(&doc, "length", (int64_t)blob->len);
+	BSON_APPEND_INT32(&doc, "chunkSize", GRIDFS_CHUNK_SIZE);
+	BSON_APPEND_DATE_TIME(&doc, "uploadDate", gridfs_now_ms());
+	BSON_APPEND_UTF8(&doc, "filename", blob->filename);
+	BSON_APPEND_DOCUMENT_BEGIN(&doc, "metadata", &meta);
 	BSON_APPEND_UTF8(&meta, "owner", owner);
 	BSON_APPEND_UTF8(&meta, "tag", tag);
 	if (original != NULL)
@@ -521,40 +574,129 @@ gridfs_put_one(struct gridfs_session *s, const char *owner,
 		BSON_APPEND_NULL(&meta, "original");
 	BSON_APPEND_UTF8(&meta, "contentType", blob->content_type);
 	BSON_APPEND_BOOL(&meta, "complete", false);
-	bson_append_document_end(&opts, &meta);
+	bson_append_document_end(&doc, &meta);
 
-	ok = 0;
-	stream = mongoc_gridfs_bucket_open_upload_stream(s->bucket,
-	    blob->filename, &opts, &idval, &err);
-	bson_destroy(&opts);
-	if (stream == NULL) {
-		gridfs_fail(s, "open upload stream", &err);
-		return (0);
-	}
-	bson_oid_copy(&idval.value.v_oid, id);
-	bson_value_destroy(&idval);
+	files = mongoc_database_get_collection(s->db, "fs.files");
+	if (!(ok = mongoc_collection_insert_one(files, &doc, NULL, NULL, &err)))
+		gridfs_fail(s, "insert file", &err);
 
-	p = blob->data;
-	for (off = 0; off < blob->len; off += (size_t)n) {
-		n = mongoc_stream_write(stream, (void *)(uintptr_t)(p + off),
-		    blob->len - off, gridfs_cfg->dep_timeout * 1000);
-		if (n <= 0)
-			break;
-	}
-
-	if (off == blob->len && mongoc_stream_close(stream) == 0)
-		ok = 1;
-	if (mongoc_gridfs_bucket_stream_error(stream, &err)) {
-		gridfs_fail(s, "upload", &err);
-		ok = 0;
-	}
-	mongoc_stream_destroy(stream);
-
-	/* A failed stream may have left chunks behind. */
-	if (!ok && !s->unreachable)
-		gridfs_remove(s, id);
-
+	mongoc_collection_destroy(files);
+	bson_destroy(&doc);
 	return (ok);
+}
+
+/* The chunks, GRIDFS_BATCH of them per insert command. */
+static int
+gridfs_insert_chunks(struct gridfs_session *s, const struct gridfs_blob *blob,
+    const bson_oid_t *id)
+{
+	mongoc_collection_t	*chunks;
+	bson_t			 docs[GRIDFS_BATCH];
+	const bson_t		*batch[GRIDFS_BATCH];
+	bson_error_t		 err;
+	const uint8_t		*p;
+	size_t			 off, len, i, n;
+	int32_t			 seq;
+	int			 ok;
+
+	chunks = mongoc_database_get_collection(s->db, "fs.chunks");
+	p = blob->data;
+	off = 0;
+	seq = 0;
+	ok = 1;
+
+	/* An empty file has no chunks, as in the GridFS spec. */
+	while (ok && off < blob->len) {
+		for (n = 0; n < GRIDFS_BATCH && off < blob->len; n++) {
+			len = blob->len - off;
+			if (len > GRIDFS_CHUNK_SIZE)
+				len = GRIDFS_CHUNK_SIZE;
+			bson_init(&docs[n]);
+			BSON_APPEND_OID(&docs[n], "files_id", id);
+			BSON_APPEND_INT32(&docs[n], "n", seq++);
+			BSON_APPEND_BINARY(&docs[n], "data", BSON_SUBTYPE_BINARY,
+			    p + off, (uint32_t)len);
+			batch[n] = &docs[n];
+			off += len;
+		}
+
+		if (!mongoc_collection_insert_many(chunks, batch, n, NULL,
+		    NULL, &err)) {
+			gridfs_fail(s, "insert chunks", &err);
+			ok = 0;
+		}
+
+		for (i = 0; i < n; i++)
+			bson_destroy(&docs[i]);
+	}
+
+	mongoc_collection_destroy(chunks);
+	return (ok);
+}
+
+/*
+ * The indexes the GridFS spec asks of a writer, and the one the listing
+ * sorts by; once per worker. createIndexes is a no-op for an index that
+ * exists, so two job threads racing here do no harm.
+ */
+static int
+gridfs_ensure_indexes(struct gridfs_session *s)
+{
+	if (atomic_load(&gridfs_indexed))
+		return (1);
+
+	if (!gridfs_create_index(s, "fs.chunks", "files_id_1_n_1", 1,
+	    "files_id", 1, "n", 1) ||
+	    !gridfs_create_index(s, "fs.files", "filename_1_uploadDate_1", 0,
+	    "filename", 1, "uploadDate", 1) ||
+	    !gridfs_create_index(s, "fs.files", "metadata.owner_1_uploadDate_-1",
+	    0, "metadata.owner", 1, "uploadDate", -1))
+		return (0);
+
+	atomic_store(&gridfs_indexed, 1);
+	return (1);
+}
+
+static int
+gridfs_create_index(struct gridfs_session *s, const char *coll,
+    const char *name, int unique, const char *k1, int d1, const char *k2,
+    int d2)
+{
+	bson_t		cmd, list, spec, key, reply;
+	bson_error_t	err;
+	int		ok;
+
+	bson_init(&cmd);
+	BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
+	BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+	BSON_APPEND_DOCUMENT_BEGIN(&list, "0", &spec);
+	BSON_APPEND_DOCUMENT_BEGIN(&spec, "key", &key);
+	BSON_APPEND_INT32(&key, k1, d1);
+	BSON_APPEND_INT32(&key, k2, d2);
+	bson_append_document_end(&spec, &key);
+	BSON_APPEND_UTF8(&spec, "name", name);
+	if (unique)
+		BSON_APPEND_BOOL(&spec, "unique", true);
+	bson_append_document_end(&list, &spec);
+	bson_append_array_end(&cmd, &list);
+
+	ok = mongoc_database_write_command_with_opts(s->db, &cmd, NULL,
+	    &reply, &err);
+	if (!ok)
+		gridfs_fail(s, "create index", &err);
+
+	bson_destroy(&reply);
+	bson_destroy(&cmd);
+	return (ok);
+}
+
+static int64_t
+gridfs_now_ms(void)
+{
+	struct timeval	tv;
+
+	(void)bson_gettimeofday(&tv);
+	return ((int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000);
 }
 
 static int

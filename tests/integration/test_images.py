@@ -6,15 +6,21 @@ Kore and nginx are the real ones. Test images are generated here with
 Pillow, never downloaded.
 """
 
+import datetime
 import io
 import re
 import time
 
+import gridfs
 import pytest
 import requests
+from bson import ObjectId
 from PIL import Image
+from pymongo import MongoClient
 
 from imagegen import image_bytes, png_claiming
+
+GRIDFS_CHUNK = 255 * 1024  # the GridFS spec's default chunk size
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +99,43 @@ def test_round_trip_byte_for_byte(api, name, ctype, make):
     copy = Image.open(io.BytesIO(c.content))
     assert copy.format == "WEBP"
     assert copy.size == Image.open(io.BytesIO(data)).size
+
+
+def test_stored_as_standard_gridfs(api, stack):
+    """microgo writes GridFS files itself (gridfs.c says why): another
+    driver's GridFS reader (pymongo's) reads them byte for byte, and the
+    layout is the spec's: 255 KiB chunks numbered from 0, the files
+    document's fields and types, and the indexes a GridFS writer creates.
+    The file spans several insert commands (16 chunks each)."""
+    rex, _ = api
+    data = image_bytes("PNG", size=(1600, 1200), noise=True)
+    assert len(data) > 16 * GRIDFS_CHUNK
+    r = rex.upload(data, name="big.png")
+    assert r.status_code == 201, r.text
+    oid = ObjectId(r.json()["fs_id"])
+
+    with MongoClient(stack.mongo_uri, serverSelectionTimeoutMS=5000) as c:
+        db = c["image_records"]
+        assert gridfs.GridFSBucket(db).open_download_stream(oid).read() == data
+        doc = db["fs.files"].find_one({"_id": oid})
+        chunks = list(db["fs.chunks"].find({"files_id": oid}).sort("n", 1))
+        chunk_indexes = db["fs.chunks"].index_information()
+        file_indexes = db["fs.files"].index_information()
+
+    assert doc["length"] == len(data) and isinstance(doc["length"], int)
+    assert doc["chunkSize"] == GRIDFS_CHUNK
+    assert doc["filename"] == "big.png"
+    assert isinstance(doc["uploadDate"], datetime.datetime)
+    assert doc["metadata"]["complete"] is True
+    assert doc["metadata"]["tag"] == "original"
+    assert [ch["n"] for ch in chunks] == list(range(-(-len(data) // GRIDFS_CHUNK)))
+    assert all(len(ch["data"]) == GRIDFS_CHUNK for ch in chunks[:-1])
+    assert chunk_indexes["files_id_1_n_1"]["unique"] is True
+    assert chunk_indexes["files_id_1_n_1"]["key"] == [("files_id", 1), ("n", 1)]
+    assert file_indexes["filename_1_uploadDate_1"]["key"] == [
+        ("filename", 1), ("uploadDate", 1)]
+    assert file_indexes["metadata.owner_1_uploadDate_-1"]["key"] == [
+        ("metadata.owner", 1), ("uploadDate", -1)]
 
 
 def test_copy_is_smaller_than_a_noisy_photo(api):
