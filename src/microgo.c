@@ -25,6 +25,7 @@
 #include "modules/jobs.h"
 #include "modules/log.h"
 #include "modules/password.h"
+#include "modules/sweeper.h"
 
 /*
  * Threads per worker for blocking work (src/modules/jobs.c). Two for
@@ -131,6 +132,7 @@ kore_worker_configure(void)
 		fatal("microgo: libvips failed to start");
 	if (jobs_init(MICROGO_FAST_THREADS, MICROGO_SLOW_THREADS) == -1)
 		fatal("microgo: cannot start job threads");
+	sweeper_start();
 }
 
 void

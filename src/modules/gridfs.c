@@ -76,8 +76,10 @@ static int		 gridfs_create_index(struct gridfs_session *,
 static int64_t		 gridfs_now_ms(void);
 static int		 gridfs_mark_complete(struct gridfs_session *,
 			    const bson_oid_t *, const bson_oid_t *);
-static void		 gridfs_remove(struct gridfs_session *,
+static int		 gridfs_remove(struct gridfs_session *,
 			    const bson_oid_t *);
+static int		 gridfs_delete_where(struct gridfs_session *,
+			    const char *, const char *, const bson_oid_t *);
 static enum gridfs_result gridfs_find_one(struct gridfs_session *,
 			    const char *, const bson_oid_t *,
 			    struct gridfs_file *);
@@ -176,9 +178,9 @@ cleanup:
 	/* Both stay invisible (incomplete) if MongoDB cannot be reached. */
 	if (ret != GRIDFS_OK && !s.unreachable) {
 		if (have_copy)
-			gridfs_remove(&s, &dup);
+			(void)gridfs_remove(&s, &dup);
 		if (have_orig)
-			gridfs_remove(&s, &orig);
+			(void)gridfs_remove(&s, &orig);
 	}
 	gridfs_close(&s);
 	return (ret);
@@ -382,6 +384,58 @@ gridfs_ping(void)
 	return (ok ? GRIDFS_OK : GRIDFS_UNAVAILABLE);
 }
 
+int
+gridfs_sweep(int64_t max_age_ms)
+{
+	struct gridfs_session	 s;
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_t			 filter, before, opts, proj;
+	bson_iter_t		 it;
+	bson_error_t		 err;
+	bson_oid_t		 ids[GRIDFS_SWEEP_MAX];
+	size_t			 i, n;
+	int			 ret;
+
+	if (!gridfs_open(&s))
+		return (-1);
+
+	bson_init(&filter);
+	BSON_APPEND_BOOL(&filter, "metadata.complete", false);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "uploadDate", &before);
+	BSON_APPEND_DATE_TIME(&before, "$lt", gridfs_now_ms() - max_age_ms);
+	bson_append_document_end(&filter, &before);
+
+	bson_init(&opts);
+	BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &proj);
+	BSON_APPEND_INT32(&proj, "_id", 1);
+	bson_append_document_end(&opts, &proj);
+	BSON_APPEND_INT64(&opts, "limit", GRIDFS_SWEEP_MAX);
+
+	/* The ids first: nothing is deleted under an open cursor. */
+	n = 0;
+	cur = mongoc_gridfs_bucket_find(s.bucket, &filter, &opts);
+	while (n < GRIDFS_SWEEP_MAX && mongoc_cursor_next(cur, &doc)) {
+		if (bson_iter_init_find(&it, doc, "_id") &&
+		    BSON_ITER_HOLDS_OID(&it))
+			bson_oid_copy(bson_iter_oid(&it), &ids[n++]);
+	}
+
+	ret = 0;
+	if (mongoc_cursor_error(cur, &err)) {
+		gridfs_fail(&s, "sweep", &err);
+		ret = -1;
+	}
+	for (i = 0; ret != -1 && i < n; i++)
+		ret = gridfs_remove(&s, &ids[i]) ? ret + 1 : -1;
+
+	mongoc_cursor_destroy(cur);
+	bson_destroy(&opts);
+	bson_destroy(&filter);
+	gridfs_close(&s);
+	return (ret);
+}
+
 /*
  * MONGO_URI if set, else mongodb://ACCESS_USR:ACCESS_PWD@host:port with
  * image_records as the auth database. Timeouts not in the URI come from
@@ -542,7 +596,7 @@ gridfs_put_one(struct gridfs_session *s, const char *owner,
 
 	if (!gridfs_insert_chunks(s, blob, id)) {
 		if (!s->unreachable)
-			gridfs_remove(s, id);
+			(void)gridfs_remove(s, id);
 		return (0);
 	}
 
@@ -739,17 +793,36 @@ gridfs_mark_complete(struct gridfs_session *s, const bson_oid_t *a,
 	return (ok);
 }
 
-/* Best effort: the caller is already failing. */
-static void
+/*
+ * Removes one file, its chunks first: if that fails half-way, the files
+ * document is left for gridfs_sweep to find again.
+ */
+static int
 gridfs_remove(struct gridfs_session *s, const bson_oid_t *oid)
 {
-	bson_value_t	idval;
-	bson_error_t	err;
+	return (gridfs_delete_where(s, "fs.chunks", "files_id", oid) &&
+	    gridfs_delete_where(s, "fs.files", "_id", oid));
+}
 
-	idval.value_type = BSON_TYPE_OID;
-	bson_oid_copy(oid, &idval.value.v_oid);
-	if (!mongoc_gridfs_bucket_delete_by_id(s->bucket, &idval, &err))
+/* Deletes every document of coll whose field is oid. */
+static int
+gridfs_delete_where(struct gridfs_session *s, const char *coll,
+    const char *field, const bson_oid_t *oid)
+{
+	mongoc_collection_t	*c;
+	bson_t			 sel;
+	bson_error_t		 err;
+	int			 ok;
+
+	bson_init(&sel);
+	BSON_APPEND_OID(&sel, field, oid);
+	c = mongoc_database_get_collection(s->db, coll);
+	if (!(ok = mongoc_collection_delete_many(c, &sel, NULL, NULL, &err)))
 		gridfs_fail(s, "remove", &err);
+
+	mongoc_collection_destroy(c);
+	bson_destroy(&sel);
+	return (ok);
 }
 
 static enum gridfs_result

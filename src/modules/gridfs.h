@@ -53,7 +53,8 @@ int			gridfs_id_valid(const char *s);
 /*
  * Stores original, then copy, both marked incomplete, then marks both
  * complete in one update: only then do they show up anywhere. On any
- * failure whatever was stored is removed again.
+ * failure whatever was stored is removed again, unless MongoDB could not
+ * be reached: gridfs_sweep removes that later.
  */
 enum gridfs_result	gridfs_put_pair(const char *owner,
 			    const struct gridfs_blob *original,
@@ -74,5 +75,13 @@ enum gridfs_result	gridfs_list(const char *owner, int64_t limit,
 enum gridfs_result	gridfs_delete(const char *owner, const char *id);
 
 enum gridfs_result	gridfs_ping(void);
+
+/*
+ * Removes up to GRIDFS_SWEEP_MAX files left incomplete (by a crash or an
+ * unreachable MongoDB) whose upload began over max_age_ms ago. Returns
+ * how many, or -1 if MongoDB failed.
+ */
+#define GRIDFS_SWEEP_MAX	100
+int			gridfs_sweep(int64_t max_age_ms);
 
 #endif
