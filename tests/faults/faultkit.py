@@ -238,7 +238,7 @@ class Outcome:
     exception's class name in error), how long it took."""
 
     __slots__ = ("kind", "status", "error", "latency", "started", "json", "body",
-                 "message")
+                 "message", "lost")
 
     def __init__(self, kind, started):
         self.kind = kind
@@ -249,6 +249,7 @@ class Outcome:
         self.json = None
         self.body = None
         self.message = None
+        self.lost = False  # a download of a file the store has lost
 
     @property
     def label(self):
@@ -401,6 +402,7 @@ class Ledger:
         self._lock = threading.Lock()
         self.acked = {}        # fs_id -> (user, compressed_id, sha256, name)
         self.unacked = 0
+        self.lost = {}         # as acked: uploads the store lost (clear())
 
     def note(self, user, name, data, out):
         with self._lock:
@@ -411,8 +413,12 @@ class Ledger:
                 self.unacked += 1
 
     def clear(self):
-        """Forgets everything (the store itself was lost)."""
+        """The store itself was lost: what was acknowledged moves to lost.
+        Downloads of lost files go on while nothing newer is acknowledged,
+        so that downloads feel the outage: 503 while the store is down,
+        404 once it is back empty."""
         with self._lock:
+            self.lost.update(self.acked)
             self.acked.clear()
             self.unacked = 0
 
@@ -424,6 +430,10 @@ class Ledger:
     def of(self, user):
         with self._lock:
             return {k: v for k, v in self.acked.items() if v[0] == user}
+
+    def lost_of(self, user):
+        with self._lock:
+            return {k: v for k, v in self.lost.items() if v[0] == user}
 
 
 def check_ledger(apis, ledger):
@@ -512,7 +522,7 @@ OK = {"login": (200,), "badlogin": (401,), "upload": (201,), "download": (200,),
 
 
 def ok(out):
-    return out.status in OK[out.kind]
+    return out.status in OK[out.kind] or (out.lost and out.status == 404)
 
 
 class Load:
@@ -638,11 +648,16 @@ class Load:
                 self._leave_upload()
         elif kind == "download":
             mine = self.ledger.of(api.user)
+            lost = not mine
+            if lost:
+                mine = self.ledger.lost_of(api.user)
             if not mine:
                 self.rec.add(api.listing(limit=20))
                 return
             fs_id = self._rng.choice(sorted(mine))
-            out = self.rec.add(api.download(fs_id))
+            out = api.download(fs_id)
+            out.lost = lost
+            self.rec.add(out)
             if out.status == 200:
                 if hashlib.sha256(out.body).hexdigest() != mine[fs_id][2]:
                     self.mismatches.append(fs_id)

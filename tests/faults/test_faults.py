@@ -358,8 +358,10 @@ def test_mongodb_stopped_and_restarted(stack, images):
     its data in memory only, so this checks availability, not data: 503s
     naming MongoDB within DEP_TIMEOUT + 1 s while it is down, recovery by
     itself once it is back, no worker died, and the uploads acknowledged
-    after the restart are intact. No upload is in flight at the moment of
-    the stop (the client threads hold new ones back until it is done):
+    after the restart are intact. Downloads go on asking for the files
+    stored before the stop: 503 while it is down, 404 once it is back
+    without them. No upload is in flight at the moment of the stop (the
+    client threads hold new ones back until it is done):
     test_mongodb_lost_mid_upload covers that case."""
     ledger = fk.Ledger()
     seed_uploads(stack, ledger, images)
@@ -369,7 +371,7 @@ def test_mongodb_stopped_and_restarted(stack, images):
     def stop():
         load.gate_close(CLIENT_TIMEOUT + 1)
         stack.stop_mongo()
-        ledger.clear()  # the stand-in's data is gone with it
+        ledger.clear()  # the stand-in's data is gone with it (Ledger.lost)
         load.gate_open()
 
     t_fault, t_restore, t_recovered, recovery = run_window(
