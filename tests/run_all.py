@@ -29,8 +29,10 @@ def run_unit():
         env = dict(os.environ, VALGRIND=valgrind)
         rc, out = _run(["make", "-s", "-C", "tests/unit"], env=env)
         if valgrind:
-            FIGURES.append("[valgrind] unit tests under memcheck: %s" % (
-                "0 errors, 0 leaks" if rc == 0 else "errors or leaks found"))
+            leaks = len(re.findall(r"are (?:definitely|indirectly|possibly) lost "
+                                   r"in loss record", out))
+            FIGURES.append("[valgrind] unit tests under memcheck: %s, %d leaks" % (
+                "0 errors" if rc == 0 else "failed", leaks))
         p = sum(int(n) for n in re.findall(r"\[  PASSED  \] (\d+) test", out))
         f = sum(int(n) for n in re.findall(r"\[  FAILED  \] (\d+) test", out))
         # A memcheck error or a build failure fails make, not cmocka.
@@ -59,10 +61,15 @@ def run_asan():
     if rc != 0:
         return 0, 1
     os.environ["MICROGO_SANITIZE"] = "1"
+    mark = len(FIGURES)
     try:
-        return run_pytest("tests/integration")
+        passed, failed = run_pytest("tests/integration")
     finally:
         del os.environ["MICROGO_SANITIZE"]
+    FIGURES[mark:] = ["%s (asan build)" % line for line in FIGURES[mark:]]
+    FIGURES.append("[asan] integration suite on the -fsanitize=address,undefined build: "
+                   "%d passed, %d failed (a sanitizer report fails it)" % (passed, failed))
+    return passed, failed
 
 
 def run_counted(cmd):
@@ -93,7 +100,7 @@ SUITES = {
 
 
 FIGURES = []
-FIGURE_RE = re.compile(r"^\[(matrix|faults)\] .*$", re.M)
+FIGURE_RE = re.compile(r"^\[(matrix|faults|soak)\] .*$", re.M)
 
 
 def _run(cmd, env=None):
@@ -123,6 +130,23 @@ def _junit_counts(report):
     return tests - failures - skipped, failures
 
 
+def leaks_found():
+    """Leaks over the figures of the suites that ran: memcheck's leak
+    records in the unit tests and the workers whose RSS grew past the soak's
+    bound. None when neither ran."""
+    found, seen = 0, False
+    for line in FIGURES:
+        m = re.search(r"^\[valgrind\] .*, (\d+) leaks$", line)
+        if m:
+            seen = True
+            found += int(m.group(1))
+        m = re.search(r"^\[soak\] totals: .*workers growing past it: (\d+)$", line)
+        if m:
+            seen = True
+            found += int(m.group(1))
+    return found if seen else None
+
+
 def main(argv):
     names = argv or list(SUITES)
     total_p = total_f = 0
@@ -136,6 +160,9 @@ def main(argv):
     # The figures the suites report, gathered in one place.
     for line in FIGURES:
         print(line)
+    leaks = leaks_found()
+    if leaks is not None:
+        print("leaks found: %d" % leaks)
     for name, p, f, secs in rows:
         print("%-12s %5d passed %5d failed  %6.1fs" % (name, p, f, secs))
     print("%d passed, %d failed" % (total_p, total_f))

@@ -369,6 +369,15 @@ def test_soak(stack):
                     stored["acknowledged"], stored["downloaded"], stored["acknowledged"],
                     stored["listed_pairs_not_acknowledged"]))
     fk.report("soak", "mixed load", lines)
+    changes = [100.0 * (kib(rss_end, w) - kib(rss_warm, w)) / kib(rss_warm, w)
+               for w in workers if kib(rss_warm, w) and kib(rss_end, w)]
+    grown = [w for w in workers if kib(rss_end, w) is None or kib(rss_warm, w) is None
+             or kib(rss_end, w) > kib(rss_warm, w) * (1 + RSS_TOLERANCE)]
+    fk.report("soak", "totals: %d requests in %.0f s, %d 5xx, %d connection errors; worker "
+              "RSS change since warm-up at most %+.1f %% (bound +%d %%); workers growing past "
+              "it: %d" % (len(outcomes), elapsed, len(server_errors), len(errors),
+                          max(changes) if changes else float("nan"), RSS_TOLERANCE * 100,
+                          len(grown)), [])
 
     assert rss_warm is not None, "the run ended before the warm-up did"
     assert not prime_bad, "priming requests failed: %s" % fk.describe(prime_bad)
@@ -378,8 +387,5 @@ def test_soak(stack):
     assert not mismatches, "downloads differing from the bytes sent: %s" % mismatches
     assert fk.worker_pids(stack) == pids, (pids, fk.worker_pids(stack))
     assert stack.kore_problems() == [], stack.kore_problems()
-    grown = {w: (kib(rss_warm, w), kib(rss_end, w)) for w in workers
-             if kib(rss_end, w) is None or kib(rss_warm, w) is None
-             or kib(rss_end, w) > kib(rss_warm, w) * (1 + RSS_TOLERANCE)}
     assert not grown, "worker RSS grew more than %d %% after the warm-up (KiB warm, end): %s" \
-        % (RSS_TOLERANCE * 100, grown)
+        % (RSS_TOLERANCE * 100, {w: (kib(rss_warm, w), kib(rss_end, w)) for w in grown})
