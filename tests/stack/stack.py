@@ -594,6 +594,13 @@ class Stack:
         return self._path("mongo", "fail") if self.mongo_kind == "standin" else None
 
     @property
+    def mongo_hang_file(self):
+        """While this file exists the stand-in holds back its replies to the
+        commands the file names (see its --hang-file); None unless the
+        stand-in runs."""
+        return self._path("mongo", "hang") if self.mongo_kind == "standin" else None
+
+    @property
     def nginx_access_log(self):
         return self._path("nginx", "access.log")
 
@@ -879,7 +886,8 @@ class Stack:
                 "--port", str(self.mongo_port or 0), "--port-file", port_file,
                 "--user", "%s:%s@%s" % (self.settings["ACCESS_USR"],
                                         self.settings["ACCESS_PWD"], MONGO_DB),
-                "--fail-file", os.path.join(base, "fail")]
+                "--fail-file", os.path.join(base, "fail"),
+                "--hang-file", os.path.join(base, "hang")]
         if not self.persistent:
             argv += ["--log", os.path.join(base, "commands.log")]
         self._log("starting the MongoDB stand-in")

@@ -49,6 +49,7 @@ Command line
 ------------
   mongod_standin.py [--host H] [--port P] [--port-file PATH] [--log PATH]
                     [--user NAME:PASSWORD@DB ...] [--fail-file PATH]
+                    [--hang-file PATH]
 
 With at least one --user, every command except hello/isMaster, ping,
 buildInfo, saslStart, saslContinue and endSessions needs an authenticated
@@ -57,7 +58,10 @@ exists every command except hello/isMaster answers
 `{ok: 0, code: 91, errmsg: "stand-in: injected failure"}`; if the file holds an
 integer, that integer is used as the code instead of 91.  Note that drivers
 treat 91 (ShutdownInProgress) as a state change: they mark the server unknown
-and reconnect.  SIGTERM or SIGINT stops the server with exit status 0.
+and reconnect.  --hang-file makes the server hang instead: while that file
+exists, the replies to the commands it names (whitespace-separated; `*` for
+every command) are held back until it is removed (the command itself has run),
+as a server that stops answering would.  SIGTERM or SIGINT stops the server with exit status 0.
 """
 
 import argparse
@@ -95,6 +99,8 @@ MAX_WIRE_VERSION = 13
 DEFAULT_FIRST_BATCH = 101
 MAX_OPEN_CURSORS = 10_000
 CURSOR_IDLE_SECONDS = 600
+HANG_POLL = 0.02           # s between two looks at --hang-file
+HANG_MAX_POLLS = 30_000    # a reply is held back for 10 minutes at the most
 
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
 MSG_CHECKSUM_PRESENT, MSG_MORE_TO_COME = 1 << 0, 1 << 1
@@ -536,12 +542,13 @@ class Connection:
         self.id = conn_id
         self.users = set()  # (db, name) pairs authenticated on this connection
         self.scram = None   # ScramConversation in progress
+        self.command = ""   # the name of the last command received
 
 
 class StandIn:
     """All server state; `dispatch` runs one command and never raises."""
 
-    def __init__(self, users=(), fail_file=None, log=None):
+    def __init__(self, users=(), fail_file=None, log=None, hang_file=None):
         self.client = mongomock.MongoClient()
         self.users = UserTable()
         for db, name, password in users:
@@ -549,6 +556,7 @@ class StandIn:
         self.auth_required = len(self.users) > 0
         self.cursors = CursorTable()
         self.fail_file = fail_file
+        self.hang_file = hang_file
         self.log = log
         self.connection_ids = itertools.count(1)
         self.request_ids = itertools.count(1)
@@ -575,8 +583,26 @@ class StandIn:
             code = 91
         return error_doc(code, "stand-in: injected failure")
 
+    def hangs(self, name):
+        """True while --hang-file names this command (or `*`)."""
+        if not self.hang_file:
+            return False
+        try:
+            with open(self.hang_file) as f:
+                names = set(f.read().split())
+        except OSError:
+            return False
+        return bool(names & {name, "*"})
+
+    async def hold_while_hung(self, conn):
+        for _ in range(HANG_MAX_POLLS):
+            if not self.hangs(conn.command):
+                return
+            await asyncio.sleep(HANG_POLL)
+
     def dispatch(self, conn, db, cmd):
         name = next(iter(cmd), "")
+        conn.command = name
         name = ALIASES.get(name, name)
         if name not in HELLO_COMMANDS:
             failure = self.injected_failure()
@@ -677,7 +703,9 @@ class StandIn:
                 if not 16 < length <= MAX_MESSAGE_SIZE:
                     raise ProtocolError("bad message length %d" % length)
                 body = await reader.readexactly(length - 16)
+                conn.command = ""
                 reply = self.handle_message(conn, request_id, opcode, body)
+                await self.hold_while_hung(conn)
                 if reply is not None:
                     writer.write(reply)
                     await writer.drain()
@@ -1048,6 +1076,9 @@ def parse_args(argv):
     parser.add_argument("--fail-file", help="while this file exists, commands other "
                                             "than hello fail with code 91 (or the "
                                             "integer the file holds)")
+    parser.add_argument("--hang-file", help="while this file exists, replies to the "
+                                            "commands it names (or `*`: all) are held "
+                                            "back")
     return parser.parse_args(argv)
 
 
@@ -1060,7 +1091,7 @@ def write_atomically(path, text):
 
 async def serve(args):
     log = open(args.log, "a") if args.log else None
-    standin = StandIn(args.user, args.fail_file, log)
+    standin = StandIn(args.user, args.fail_file, log, args.hang_file)
     server = await asyncio.start_server(standin.serve_connection, args.host, args.port)
     port = server.sockets[0].getsockname()[1]
     if args.port_file:

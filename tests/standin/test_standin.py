@@ -60,9 +60,11 @@ class StandIn:
         self.port_file = self.workdir / "port"
         self.log_file = self.workdir / "commands.log"
         self.fail_file = self.workdir / "fail"
+        self.hang_file = self.workdir / "hang"
         self.stderr_file = self.workdir / "stderr"
         args = [PYTHON, str(STANDIN), "--port", "0", "--port-file", str(self.port_file),
-                "--log", str(self.log_file), "--fail-file", str(self.fail_file)]
+                "--log", str(self.log_file), "--fail-file", str(self.fail_file),
+                "--hang-file", str(self.hang_file)]
         for name, password, db in users:
             args += ["--user", "%s:%s@%s" % (name, password, db)]
         with open(self.stderr_file, "w") as err:
@@ -655,6 +657,26 @@ def test_fail_file_injects_errors_while_it_exists(open_server, wire):
         assert wire.msg({"find": "x", "$db": "t"})["code"] == 11600
     finally:
         open_server.fail_file.unlink()
+    assert wire.msg({"ping": 1, "$db": "admin"})["ok"] == 1
+
+
+def test_hang_file_holds_back_the_replies_it_names(open_server, wire):
+    """Named commands run but get no reply while the file exists; others
+    are answered; removing the file releases the held reply."""
+    try:
+        open_server.hang_file.write_text("saslStart ping\n")
+        assert wire.msg({"hello": 1, "$db": "admin"})["ok"] == 1
+        ping = wire.send(2013, struct.pack("<I", 0) + b"\x00"
+                         + bson.encode({"ping": 1, "$db": "admin"}))
+        wire.sock.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            wire.sock.recv(1, socket.MSG_PEEK)
+    finally:
+        open_server.hang_file.unlink()
+    wire.sock.settimeout(10)
+    opcode, response_to, body = wire.receive()
+    assert (opcode, response_to) == (2013, ping)
+    assert bson.decode(body[5:])["ok"] == 1
     assert wire.msg({"ping": 1, "$db": "admin"})["ok"] == 1
 
 
