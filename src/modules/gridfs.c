@@ -6,7 +6,10 @@
  * thread with a client popped from this worker's pool (created after
  * fork: a pool must never cross a fork). Timeouts come from DEP_TIMEOUT
  * unless MONGO_URI sets them, so a MongoDB that is down costs a bounded
- * wait and a 503, and the pool's monitor finds it again by itself.
+ * wait and a 503, and the pool's monitor finds it again by itself. Each
+ * command gets DEP_TIMEOUT for all it waits on, however many steps
+ * libmongoc takes to send it (connect, hello, authentication, the command
+ * itself): gridfs_step starts the clock, mongostream.c enforces it.
  *
  * While MongoDB is known to be unreachable, a circuit breaker answers at
  * once (one call at a time probes for its return), so calls queued behind
@@ -32,6 +35,7 @@
 #include "breaker.h"
 #include "gridfs.h"
 #include "log.h"
+#include "mongostream.h"
 
 #define GRIDFS_DB		"image_records"
 #define GRIDFS_POOL_MAX		8
@@ -50,6 +54,7 @@ static const struct config	*gridfs_cfg;
 static mongoc_client_pool_t	*gridfs_pool;
 static struct breaker		 gridfs_breaker;
 static atomic_int		 gridfs_indexed;
+static int			 gridfs_bounded;	/* mongostream usable */
 
 static mongoc_uri_t	*gridfs_uri(const struct config *);
 static void		 gridfs_log(mongoc_log_level_t, const char *,
@@ -58,6 +63,10 @@ static int		 gridfs_open(struct gridfs_session *);
 static enum gridfs_result gridfs_open_id(struct gridfs_session *,
 			    const char *, bson_oid_t *);
 static void		 gridfs_close(struct gridfs_session *);
+static mongoc_client_t	*gridfs_client_pop(void);
+static void		 gridfs_client_push(mongoc_client_t *);
+static void		 gridfs_step(void);
+static bool		 gridfs_next(mongoc_cursor_t *, const bson_t **);
 static void		 gridfs_fail(struct gridfs_session *, const char *,
 			    const bson_error_t *);
 static int		 gridfs_put_one(struct gridfs_session *, const char *,
@@ -101,6 +110,10 @@ gridfs_init(const struct config *cfg)
 
 	if ((uri = gridfs_uri(cfg)) == NULL)
 		return (-1);
+
+	if (!(gridfs_bounded = mongostream_usable(uri)))
+		log_line("level=warning dep=mongodb msg=\"TLS: each network "
+		    "step is bounded, a whole command is not\"");
 
 	gridfs_pool = mongoc_client_pool_new(uri);
 	mongoc_uri_destroy(uri);
@@ -213,6 +226,7 @@ gridfs_get(const char *owner, const char *id, struct gridfs_file *meta,
 	ret = GRIDFS_UNAVAILABLE;
 	idval.value_type = BSON_TYPE_OID;
 	bson_oid_copy(&oid, &idval.value.v_oid);
+	gridfs_step();
 	if ((stream = mongoc_gridfs_bucket_open_download_stream(s.bucket,
 	    &idval, &err)) == NULL) {
 		gridfs_fail(&s, "open download stream", &err);
@@ -224,6 +238,7 @@ gridfs_get(const char *owner, const char *id, struct gridfs_file *meta,
 		goto cleanup;
 
 	for (off = 0; off < len; off += (size_t)n) {
+		gridfs_step();
 		n = mongoc_stream_read(stream, buf + off, len - off, 1,
 		    gridfs_cfg->dep_timeout * 1000);
 		if (n <= 0) {
@@ -280,7 +295,7 @@ gridfs_list(const char *owner, int64_t limit, int64_t offset,
 
 	n = 0;
 	while (out != NULL && n < (size_t)limit &&
-	    mongoc_cursor_next(cur, &doc))
+	    gridfs_next(cur, &doc))
 		gridfs_file_from_doc(doc, &out[n++]);
 
 	if (out == NULL || mongoc_cursor_error(cur, &err)) {
@@ -327,10 +342,11 @@ gridfs_delete(const char *owner, const char *id)
 	BSON_APPEND_UTF8(&filter, "metadata.owner", owner);
 	BSON_APPEND_OID(&filter, "metadata.original", &oid);
 	cur = mongoc_gridfs_bucket_find(s.bucket, &filter, NULL);
-	while (mongoc_cursor_next(cur, &doc)) {
+	while (gridfs_next(cur, &doc)) {
 		if (!bson_iter_init_find(&it, doc, "_id"))
 			continue;
 		idval = *bson_iter_value(&it);
+		gridfs_step();
 		if (!mongoc_gridfs_bucket_delete_by_id(s.bucket, &idval, &err))
 			gridfs_fail(&s, "delete copy", &err);
 	}
@@ -345,6 +361,7 @@ gridfs_delete(const char *owner, const char *id)
 
 	idval.value_type = BSON_TYPE_OID;
 	bson_oid_copy(&oid, &idval.value.v_oid);
+	gridfs_step();
 	if (!mongoc_gridfs_bucket_delete_by_id(s.bucket, &idval, &err)) {
 		gridfs_fail(&s, "delete", &err);
 		goto cleanup;
@@ -367,10 +384,11 @@ gridfs_ping(void)
 
 	if (!breaker_allow(&gridfs_breaker, breaker_now_ms()))
 		return (GRIDFS_UNAVAILABLE);
-	client = mongoc_client_pool_pop(gridfs_pool);
+	client = gridfs_client_pop();
 
 	bson_init(&cmd);
 	BSON_APPEND_INT32(&cmd, "ping", 1);
+	gridfs_step();
 	ok = mongoc_client_command_simple(client, GRIDFS_DB, &cmd, NULL,
 	    &reply, &err);
 	if (!ok)
@@ -379,7 +397,7 @@ gridfs_ping(void)
 	breaker_record(&gridfs_breaker, ok, breaker_now_ms());
 	bson_destroy(&reply);
 	bson_destroy(&cmd);
-	mongoc_client_pool_push(gridfs_pool, client);
+	gridfs_client_push(client);
 
 	return (ok ? GRIDFS_OK : GRIDFS_UNAVAILABLE);
 }
@@ -415,7 +433,7 @@ gridfs_sweep(int64_t max_age_ms)
 	/* The ids first: nothing is deleted under an open cursor. */
 	n = 0;
 	cur = mongoc_gridfs_bucket_find(s.bucket, &filter, &opts);
-	while (n < GRIDFS_SWEEP_MAX && mongoc_cursor_next(cur, &doc)) {
+	while (n < GRIDFS_SWEEP_MAX && gridfs_next(cur, &doc)) {
 		if (bson_iter_init_find(&it, doc, "_id") &&
 		    BSON_ITER_HOLDS_OID(&it))
 			bson_oid_copy(bson_iter_oid(&it), &ids[n++]);
@@ -518,7 +536,7 @@ gridfs_open(struct gridfs_session *s)
 	if (!breaker_allow(&gridfs_breaker, breaker_now_ms()))
 		return (0);
 
-	s->client = mongoc_client_pool_pop(gridfs_pool);
+	s->client = gridfs_client_pop();
 	s->db = mongoc_client_get_database(s->client, GRIDFS_DB);
 	if ((s->bucket = mongoc_gridfs_bucket_new(s->db, NULL, NULL,
 	    &err)) == NULL) {
@@ -552,8 +570,47 @@ gridfs_close(struct gridfs_session *s)
 	if (s->db != NULL)
 		mongoc_database_destroy(s->db);
 	if (s->client != NULL)
-		mongoc_client_pool_push(gridfs_pool, s->client);
+		gridfs_client_push(s->client);
 	memset(s, 0, sizeof(*s));
+}
+
+/* A client of this worker's pool, its connections made by mongostream. */
+static mongoc_client_t *
+gridfs_client_pop(void)
+{
+	mongoc_client_t		*client;
+
+	client = mongoc_client_pool_pop(gridfs_pool);
+	if (gridfs_bounded)
+		mongoc_client_set_stream_initiator(client, mongostream_open,
+		    NULL);
+
+	return (client);
+}
+
+static void
+gridfs_client_push(mongoc_client_t *client)
+{
+	mongostream_deadline(0);
+	mongoc_client_pool_push(gridfs_pool, client);
+}
+
+/*
+ * Called before each command: all the command waits on (connect, hello,
+ * authentication, the reply) ends within DEP_TIMEOUT from now.
+ */
+static void
+gridfs_step(void)
+{
+	mongostream_deadline((int64_t)gridfs_cfg->dep_timeout * 1000);
+}
+
+/* mongoc_cursor_next, each find or getMore it sends being one step. */
+static bool
+gridfs_next(mongoc_cursor_t *cur, const bson_t **doc)
+{
+	gridfs_step();
+	return (mongoc_cursor_next(cur, doc));
 }
 
 /*
@@ -631,6 +688,7 @@ gridfs_insert_file(struct gridfs_session *s, const char *owner,
 	bson_append_document_end(&doc, &meta);
 
 	files = mongoc_database_get_collection(s->db, "fs.files");
+	gridfs_step();
 	if (!(ok = mongoc_collection_insert_one(files, &doc, NULL, NULL, &err)))
 		gridfs_fail(s, "insert file", &err);
 
@@ -674,6 +732,7 @@ gridfs_insert_chunks(struct gridfs_session *s, const struct gridfs_blob *blob,
 			off += len;
 		}
 
+		gridfs_step();
 		if (!mongoc_collection_insert_many(chunks, batch, n, NULL,
 		    NULL, &err)) {
 			gridfs_fail(s, "insert chunks", &err);
@@ -734,6 +793,7 @@ gridfs_create_index(struct gridfs_session *s, const char *coll,
 	bson_append_document_end(&list, &spec);
 	bson_append_array_end(&cmd, &list);
 
+	gridfs_step();
 	ok = mongoc_database_write_command_with_opts(s->db, &cmd, NULL,
 	    &reply, &err);
 	if (!ok)
@@ -777,6 +837,7 @@ gridfs_mark_complete(struct gridfs_session *s, const bson_oid_t *a,
 	bson_append_document_end(&upd, &set);
 
 	files = mongoc_database_get_collection(s->db, "fs.files");
+	gridfs_step();
 	ok = mongoc_collection_update_many(files, &sel, &upd, NULL, &reply,
 	    &err);
 	if (!ok)
@@ -817,6 +878,7 @@ gridfs_delete_where(struct gridfs_session *s, const char *coll,
 	bson_init(&sel);
 	BSON_APPEND_OID(&sel, field, oid);
 	c = mongoc_database_get_collection(s->db, coll);
+	gridfs_step();
 	if (!(ok = mongoc_collection_delete_many(c, &sel, NULL, NULL, &err)))
 		gridfs_fail(s, "remove", &err);
 
@@ -840,7 +902,7 @@ gridfs_find_one(struct gridfs_session *s, const char *owner,
 	gridfs_owner_filter(&filter, owner);
 
 	cur = mongoc_gridfs_bucket_find(s->bucket, &filter, NULL);
-	if (mongoc_cursor_next(cur, &doc)) {
+	if (gridfs_next(cur, &doc)) {
 		gridfs_file_from_doc(doc, meta);
 		ret = GRIDFS_OK;
 	} else if (mongoc_cursor_error(cur, &err)) {

@@ -36,6 +36,8 @@ RECOVERY_MAX = 10.0              # the service must be back within this (s)
 FAULT_SECONDS = 5.0              # how long a dependency stays down
 WARM_SECONDS = 1.5               # load before the fault
 STABLE_SECONDS = 1.5             # load after recovery, all of it must succeed
+HANG_SECONDS = 8.0               # how long MongoDB hangs in authentication
+HANG_WAITED = 0.8                # a request this share of DEP_TIMEOUT long waited
 
 DEP_WORD = {"mariadb": "MariaDB", "mongodb": "MongoDB"}
 
@@ -437,6 +439,58 @@ def test_mongodb_lost_mid_upload(stack, images):
     if answered > BOUND or out.error:
         raise TooSlow("upload in flight when MongoDB went away: %r, %.2f s after the "
                       "fault (want a 503 within %d s)" % (out, answered, BOUND))
+
+
+def test_mongodb_hangs_in_authentication(stack, images):
+    """MongoDB takes new connections and answers their hello, then never
+    answers authentication (the stand-in holds back its replies to
+    saslStart and saslContinue). It is restarted with that hang in place,
+    so every worker has to open new connections. Requests straight to each
+    Kore instance (listings, uploads, /readyz) all get a 503 naming
+    MongoDB within DEP_TIMEOUT + 1 s, and on every instance some of them
+    were the ones that waited on the hang; once it ends the service
+    recovers by itself, and no worker died.
+    Regression: libmongoc 1.23 authenticates a new connection twice when
+    the first try fails (speculatively with the hello, then in full), each
+    try waiting out socketTimeoutMS, so such a request took twice
+    DEP_TIMEOUT; now no wait outlasts the call's deadline."""
+    hang_file = stack.mongo_hang_file
+    assert hang_file, "the hang file needs the MongoDB stand-in"
+    pids = fk.worker_pids(stack)
+    plan = [("list", 0), ("upload", 1), ("readyz", 0)]
+    stack.stop_mongo()
+    with open(hang_file, "w") as f:
+        f.write("saslStart saslContinue\n")
+    try:
+        stack.start_mongo()
+        t_fault = time.monotonic()
+        loads = [fk.Load(stack, plan, fk.Ledger(), images, CLIENT_TIMEOUT, pause=0.05,
+                         base_url=url).start() for url in stack.kore_urls]
+        time.sleep(HANG_SECONDS)
+        per_instance = [load.stop() for load in loads]
+    finally:
+        os.unlink(hang_file)
+    t_restore = time.monotonic()
+    recovery = wait_recovered(stack, {"upload", "list"}, images)
+    fk.tally(faults=1, recovery=recovery)
+
+    outcomes = [o for outs in per_instance for o in outs]
+    waited = [[o for o in outs if o.latency >= HANG_WAITED * DEP_TIMEOUT] for outs in per_instance]
+    problems, too_slow, _ = judge_window("mongodb", outcomes, t_fault, t_restore, t_restore)
+    figures = ["faults injected: 1 (stand-in restarted holding back saslStart and "
+               "saslContinue replies for %.0f s)" % HANG_SECONDS]
+    figures += fk.fault_figures("MongoDB hung in authentication", outcomes, t_fault, t_restore,
+                                None)
+    figures.append("requests that waited on the hang, per Kore instance: %s; recovered "
+                   "%.2f s after the hang ended" % (", ".join(str(len(w)) for w in waited),
+                                                    recovery))
+    fk.report("faults", "MongoDB hung in authentication", figures)
+    assert not problems, "\n".join(problems + too_slow)
+    assert all(waited), "an instance never waited on the hang: was it reached? %s" % (
+        [len(w) for w in waited])
+    check_workers(stack, pids)
+    if too_slow:
+        raise TooSlow("\n".join(too_slow))
 
 
 # --------------------------------------------------------------------------
