@@ -574,7 +574,11 @@ gridfs_close(struct gridfs_session *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* A client of this worker's pool, its connections made by mongostream. */
+/*
+ * A client of this worker's pool, its connections made by mongostream.
+ * Set on every pop, not once per client: the pool may destroy and remake
+ * clients (minPoolSize in MONGO_URI), and a remade one would lose it.
+ */
 static mongoc_client_t *
 gridfs_client_pop(void)
 {

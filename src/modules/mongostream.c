@@ -93,7 +93,6 @@ mongostream_open(const mongoc_uri_t *uri, const mongoc_host_list_t *host,
     void *arg, bson_error_t *err)
 {
 	mongoc_socket_t		*sock;
-	mongoc_stream_t		*base;
 	int32_t			 wait;
 
 	(void)arg;
@@ -110,14 +109,9 @@ mongostream_open(const mongoc_uri_t *uri, const mongoc_host_list_t *host,
 	if ((sock = mongostream_connect(host, wait, err)) == NULL)
 		return (NULL);
 
-	if ((base = mongoc_stream_socket_new(sock)) == NULL) {
-		mongoc_socket_destroy(sock);
-		bson_set_error(err, MONGOC_ERROR_STREAM,
-		    MONGOC_ERROR_STREAM_SOCKET, "cannot make a socket stream");
-		return (NULL);
-	}
-
-	return (mongoc_stream_buffered_new(mongostream_wrap(base),
+	/* libmongoc's constructors abort rather than return NULL. */
+	return (mongoc_stream_buffered_new(
+	    mongostream_wrap(mongoc_stream_socket_new(sock)),
 	    MONGOSTREAM_BUFFER));
 }
 
@@ -249,11 +243,10 @@ mongostream_writev(mongoc_stream_t *stream, mongoc_iovec_t *iov,
 {
 	struct mongostream	*ms = (struct mongostream *)stream;
 
-	if (!(ms->expired = !mongostream_clamp(&timeout_msec)))
-		return (mongoc_stream_writev(ms->base, iov, iovcnt,
-		    timeout_msec));
+	if ((ms->expired = !mongostream_clamp(&timeout_msec)))
+		return (-1);
 
-	return (-1);
+	return (mongoc_stream_writev(ms->base, iov, iovcnt, timeout_msec));
 }
 
 static ssize_t
@@ -262,11 +255,11 @@ mongostream_readv(mongoc_stream_t *stream, mongoc_iovec_t *iov,
 {
 	struct mongostream	*ms = (struct mongostream *)stream;
 
-	if (!(ms->expired = !mongostream_clamp(&timeout_msec)))
-		return (mongoc_stream_readv(ms->base, iov, iovcnt, min_bytes,
-		    timeout_msec));
+	if ((ms->expired = !mongostream_clamp(&timeout_msec)))
+		return (-1);
 
-	return (-1);
+	return (mongoc_stream_readv(ms->base, iov, iovcnt, min_bytes,
+	    timeout_msec));
 }
 
 static int
