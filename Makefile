@@ -68,10 +68,10 @@ tools/microgo-passwd: tools/microgo-passwd.c src/modules/password.c \
 	    tools/microgo-passwd.c src/modules/password.c -lsodium
 
 run: build
-	$(PYTHON) tests/stack/stack.py run
+	$(PYTHON) tools/stack.py run
 
 dev: build
-	$(PYTHON) tests/stack/stack.py dev
+	$(PYTHON) tools/stack.py dev
 
 # Performance: writes bench/results.md and bench/results.png (issue 5).
 bench: build

@@ -43,7 +43,7 @@ from PIL import Image, ImageFilter
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "bench")
 BUILD = os.path.join(ROOT, ".build", "bench")
-sys.path.insert(0, os.path.join(ROOT, "tests", "stack"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from stack import Stack, free_port, render_kore_conf, Proc  # noqa: E402
 

@@ -32,7 +32,7 @@ import requests
 from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests", "stack"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from stack import Stack  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Fault tests: what microgo promises when a dependency or a worker fails.
 
-Each test is one scenario against its own stack (tests/stack: MariaDB, the
+Each test is one scenario against its own stack (tools/stack.py: MariaDB, the
 MongoDB stand-in, 2 Kore instances behind nginx, DEP_TIMEOUT=2 s), with
 client threads running through nginx while the fault is injected:
 

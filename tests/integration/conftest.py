@@ -1,9 +1,9 @@
-"""Fixtures for the integration tests: the whole local stack (tests/stack),
+"""Fixtures for the integration tests: the whole local stack (tools/stack.py),
 started once per pytest session.
 
   stack        the started stack.Stack: 2 Kore instances behind nginx,
                RUN_MODE=development, DEP_TIMEOUT=2, JWT_SECRET=stack.jwt_secret.
-               See tests/stack/stack.py for its attributes and fault
+               See tools/stack.py for its attributes and fault
                helpers (stop_mariadb/start_mariadb, stop_mongo/start_mongo,
                restart_kore, kore_pids, kore_output, kore_problems, ...).
   nginx_url    http://127.0.0.1:<port> of nginx, in front of both instances.
@@ -35,7 +35,7 @@ import pytest
 import requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tests", "stack"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from stack import Stack  # noqa: E402
 

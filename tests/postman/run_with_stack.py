@@ -2,7 +2,7 @@
 """The Postman collection, run by newman against a fresh local stack.
 
 tests/run_all.py (`make test`) calls this as the `postman` suite. It starts
-tests/stack/stack.py's Stack (private MariaDB, MongoDB or its stand-in,
+tools/stack.py's Stack (private MariaDB, MongoDB or its stand-in,
 2 Kore instances, nginx; everything in a temporary run directory), runs
 tests/postman/run.sh against nginx, stops the stack, and ends with
 run.sh's line `N passed, N failed` (newman's assertion counts).
@@ -21,7 +21,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(ROOT, "tests", "stack"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from stack import Stack, StackError  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Smoke tests of the local stack (stack.py) and of conf/nginx.conf in it:
+"""Smoke tests of the local stack (tools/stack.py) and of conf/nginx.conf in it:
 the stack comes up, nginx fronts both Kore instances the way production will,
 and MariaDB can be taken away and given back.
 
@@ -18,7 +18,8 @@ import time
 import pytest
 import requests
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import stack as stackmod  # noqa: E402
 from stack import Stack, StackError  # noqa: E402

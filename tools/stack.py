@@ -26,7 +26,7 @@ Everything started is tracked by its pid and stopped by it, in reverse order
 other process is ever signalled. Every wait is bounded. Children also get
 PR_SET_PDEATHSIG, so a launcher killed outright does not leave them behind.
 
-Command line (tests/stack/stack.py --help):
+Command line (tools/stack.py --help):
   run         `make run`: the whole stack in the foreground until Ctrl-C or
               SIGTERM; MariaDB's data in run/ (kept, seeded once), app log in
               logs/, nginx on 127.0.0.1:${PORT:-5000} (--port, --kore N,
@@ -60,7 +60,7 @@ import urllib.parse
 
 import requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Debian's python3-* packages (mongomock, pymongo for the stand-in) are for
 # this interpreter; the python3 on PATH may be a pyenv build without them.
@@ -421,7 +421,7 @@ def render_kore_conf(text, port, pidfile, workers=None, module=None):
     if re.search(r"^\s*pidfile\s", text, re.M):
         text = re.sub(r"^(\s*)pidfile\s.*$", "\\1pidfile\t\t%s" % pidfile, text, flags=re.M)
     else:
-        text = ("# Rendered by tests/stack/stack.py from kore.conf: do not edit.\n"
+        text = ("# Rendered by tools/stack.py from kore.conf: do not edit.\n"
                 "pidfile\t\t%s\n\n" % pidfile) + text
     return text
 
@@ -430,7 +430,7 @@ def _sub_one(pattern, repl, text, what):
     new, n = re.subn(pattern, repl, text, flags=re.M)
     if n != 1:
         raise StackError("conf/nginx.conf: expected exactly one %s line, found %d "
-                         "(tests/stack/stack.py rewrites it)" % (what, n))
+                         "(tools/stack.py rewrites it)" % (what, n))
     return new
 
 
@@ -447,7 +447,7 @@ def render_nginx_conf(text, upstreams, listen, pid_path, error_log, access_log, 
                                re.M))
     if not servers:
         raise StackError("conf/nginx.conf: no `server app:8080 ...;` line in the upstream "
-                         "(tests/stack/stack.py rewrites it)")
+                         "(tools/stack.py rewrites it)")
     indent, params = servers[0].group(1), servers[0].group(2)
     lines = "".join("%sserver %s:%d%s;\n" % (indent, h, p, params) for h, p in upstreams)
     for m in reversed(servers[1:]):
@@ -471,7 +471,7 @@ def render_nginx_conf(text, upstreams, listen, pid_path, error_log, access_log, 
     if login_rate is not None:
         text = _sub_one(r"(limit_req_zone[^;\n]*zone=mg_login:\S+[ \t]+rate=)\S+?;",
                         "\\g<1>%s;" % login_rate, text, "limit_req_zone ... zone=mg_login")
-    return ("# Rendered by tests/stack/stack.py from conf/nginx.conf: do not edit.\n" + text)
+    return ("# Rendered by tools/stack.py from conf/nginx.conf: do not edit.\n" + text)
 
 
 def _world_traversable(path):
@@ -1312,7 +1312,7 @@ def cmd_nginx_test(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="microgo's local stack (tests/stack/stack.py)")
+    parser = argparse.ArgumentParser(description="microgo's local stack (tools/stack.py)")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("run", help="the whole stack in the foreground (make run)")
     p.add_argument("--port", type=int, help="nginx port (default $PORT or 5000)")
