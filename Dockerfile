@@ -1,7 +1,7 @@
 # microgo: the Kore 4.1 app in a container, as docker-compose.yml runs it
 # (three replicas behind nginx). Two stages: kodev builds microgo.so with
 # Debian's toolchain and -dev packages; the runtime stage has only the
-# shared libraries, the kore binary, the module and its two config files.
+# shared libraries, the kore binary, the module and its config files.
 #
 #   docker build -t microgo .
 #   docker run --env-file .env -e MARIADB_HOST=... -e MONGO_HOST=... microgo
@@ -55,15 +55,17 @@ RUN apt-get update \
 
 COPY --from=build /usr/bin/kore /usr/local/bin/kore
 
-# kore.conf loads ./microgo.so and includes conf/routes.conf, both
-# relative to the working directory. The app reads .env from here too, if
-# one is mounted; compose passes the settings in the environment instead.
-# Nothing under /app is writable: Kore's pid file and spooled request
-# bodies go to /tmp (kore.conf), the log to $LOG_DIR, so the container can
-# run with a read-only root filesystem (docker-compose.yml does).
+# kore.conf loads ./microgo.so and includes conf/http.conf and
+# conf/routes.conf, all relative to the working directory. The app reads
+# .env from here too, if one is mounted; compose passes the settings in the
+# environment instead. Nothing under /app is writable: Kore's pid file and
+# spooled request bodies go to /tmp (kore.conf, conf/http.conf), the log to
+# $LOG_DIR, so the container can run with a read-only root filesystem
+# (docker-compose.yml does).
 WORKDIR /app
 COPY --from=build /build/microgo/microgo.so /build/microgo/kore.conf ./
-COPY --from=build /build/microgo/conf/routes.conf conf/routes.conf
+COPY --from=build /build/microgo/conf/http.conf \
+	/build/microgo/conf/routes.conf conf/
 RUN mkdir -p logs && chown microgo:microgo logs
 
 # Unprivileged from the start. Kore runs in the foreground without chroot
