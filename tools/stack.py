@@ -14,9 +14,11 @@ directory:
     tests/standin/mongod_standin.py, which is NOT MongoDB (in memory,
     mongomock semantics; see its docstring).
   * N Kore instances (`kore -fnr -c run/kore-N.conf`: kore.conf with its
-    bind line moved to 127.0.0.1:<port>), with every setting the app reads
-    passed in the environment, so that a developer's .env cannot change what
-    the tests see.
+    bind line moved to 127.0.0.1:<port> and request bodies spooled to
+    run/kore-N.bodies/, not /tmp, so that what a killed worker leaves there
+    goes when the instance stops), with every setting the app reads passed
+    in the environment, so that a developer's .env cannot change what the
+    tests see.
   * nginx, from conf/nginx.conf (the production file) with the upstream,
     listen address and file paths rewritten, spreading requests over the
     Kore instances as docker compose will.
@@ -107,6 +109,10 @@ MARIADB_STOP_TIMEOUT = 30.0
 # run directory is 20 MB, not 114), a small buffer pool.
 MARIADB_SMALL = ["--innodb-log-file-size=8M", "--innodb-buffer-pool-size=64M"]
 PORT_ATTEMPTS = 3        # a port picked free may be taken before it is bound
+# Kore 4.1 builds a spool file's name, "<http_body_disk_path>/http_body.XXXXXX",
+# in a buffer of this size (HTTP_BODY_PATH_MAX) and fails the request if it
+# does not fit.
+KORE_BODY_PATH_MAX = 256
 
 
 class StackError(RuntimeError):
@@ -393,10 +399,11 @@ def sanitizer_env(env):
     return env
 
 
-def render_kore_conf(text, port, pidfile, workers=None, module=None):
+def render_kore_conf(text, port, pidfile, workers=None, module=None, body_dir=None):
     """kore.conf with the bind line of its server block on 127.0.0.1:port,
     a private pid file (Kore writes kore.pid in its cwd otherwise) and, if
-    given, another number of workers and another module to load."""
+    given, another number of workers, another module to load and another
+    directory for request bodies spooled to disk (http_body_disk_path)."""
     blocks = list(re.finditer(r"^server\s+\S+\s*\{[^}]*\}", text, re.M))
     if len(blocks) != 1:
         raise StackError("kore.conf: expected one `server NAME { ... }` block, found %d"
@@ -423,6 +430,14 @@ def render_kore_conf(text, port, pidfile, workers=None, module=None):
     else:
         text = ("# Rendered by tools/stack.py from kore.conf: do not edit.\n"
                 "pidfile\t\t%s\n\n" % pidfile) + text
+    if body_dir is not None:
+        if len((body_dir + "/http_body.XXXXXX").encode()) >= KORE_BODY_PATH_MAX:
+            raise StackError("%s: too long for Kore's spool file names (%d bytes at most)"
+                             % (body_dir, KORE_BODY_PATH_MAX - 1))
+        # Last, so that it wins over conf/http.conf's: Kore applies the
+        # settings in the order it reads them, includes where they stand.
+        text = (text.rstrip("\n") + "\n\n# tools/stack.py: this instance spools request "
+                "bodies in its own run directory.\nhttp_body_disk_path\t%s\n" % body_dir)
     return text
 
 
@@ -559,6 +574,7 @@ class Stack:
         self._kore = []
         self._nginx = None
         self._tmp_dirs = []
+        self._short_body_dirs = {}
         self._started = False
 
     # ---- paths
@@ -661,9 +677,7 @@ class Stack:
             self._nginx.stop()
             self._nginx = None
         for i in reversed(range(len(self._kore))):
-            if self._kore[i] is not None:
-                self._kore[i].stop()
-                self._kore[i] = None
+            self.stop_kore(i)
         if self._mongo is not None:
             self._mongo.stop()
             self._mongo = None
@@ -672,6 +686,7 @@ class Stack:
             shutil.rmtree(d, ignore_errors=True)
         self._tmp_dirs = []
         self._short_sock_dir = None
+        self._short_body_dirs = {}
         if (self._started and self._own_run_dir and not self.keep_run_dir
                 and self.run_dir and os.path.isdir(self.run_dir)):
             shutil.rmtree(self.run_dir, ignore_errors=True)
@@ -979,8 +994,28 @@ class Stack:
             raise StackError("app settings missing: %s" % ", ".join(missing))
         return env
 
+    def kore_body_dir(self, i):
+        """Where Kore instance i spools request bodies over
+        http_body_disk_offload: a directory of its own in the run directory
+        (production spools to /tmp), emptied whenever the instance starts or
+        stops, so that files a killed worker left behind go with it."""
+        d = self._path("kore-%d.bodies" % (i + 1))
+        if len((d + "/http_body.XXXXXX").encode()) >= KORE_BODY_PATH_MAX:
+            if not self._short_body_dirs.get(i):
+                self._short_body_dirs[i] = tempfile.mkdtemp(prefix="mg-bodies-")
+                self._tmp_dirs.append(self._short_body_dirs[i])
+            d = self._short_body_dirs[i]
+        return d
+
+    def _clear_kore_body_dir(self, i):
+        d = self.kore_body_dir(i)
+        shutil.rmtree(d, ignore_errors=True)
+        return d
+
     def _start_kore(self, i, port=None):
         template = open(os.path.join(ROOT, "kore.conf")).read()
+        body_dir = self._clear_kore_body_dir(i)
+        os.makedirs(body_dir, mode=0o700)
         pick = port is None
         for attempt in range(PORT_ATTEMPTS):
             if pick:
@@ -988,7 +1023,7 @@ class Stack:
             conf = self._path("kore-%d.conf" % (i + 1))
             with open(conf, "w") as f:
                 f.write(render_kore_conf(template, port, self._path("kore-%d.pid" % (i + 1)),
-                                         self.kore_workers, sanitized_module()))
+                                         self.kore_workers, sanitized_module(), body_dir))
             argv = [tool_path("stdbuf"), "-oL", "-eL", tool_path("kore"), "-fnr", "-c", conf]
             self._log("starting Kore %d on 127.0.0.1:%d" % (i + 1, port))
             out = self._path("kore-%d.out" % (i + 1))
@@ -1014,15 +1049,15 @@ class Stack:
     def restart_kore(self, i):
         """Stops Kore instance i and starts it again on the same port; returns
         once it answers /healthz."""
-        if self._kore[i] is not None:
-            self._kore[i].stop()
-            self._kore[i] = None
+        self.stop_kore(i)
         self._start_kore(i, port=self.kore_ports[i])
 
     def stop_kore(self, i):
+        """Stops Kore instance i and removes the request bodies it spooled."""
         if self._kore[i] is not None:
             self._kore[i].stop()
             self._kore[i] = None
+            self._clear_kore_body_dir(i)
 
     def kore_pids(self, i=None):
         """{"parent": pid, "workers": [pids]} of instance i, or a list of

@@ -10,6 +10,7 @@ import http.client
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -348,6 +349,67 @@ def test_stop_leaves_nothing():
     assert not os.path.exists(run_dir)
 
 
+def _spool_files(pids):
+    """{pid: [paths]} of the request-body spool files (Kore's http_body.*)
+    each process holds open."""
+    found = {}
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if os.path.basename(target).startswith("http_body."):
+                found.setdefault(pid, []).append(target)
+    return found
+
+
+def test_spooled_bodies_stay_in_the_run_dir():
+    """A body over http_body_disk_offload (1 MiB) is spooled to a file; the
+    stack's Kore spools into the run directory, not production's /tmp, so
+    the file a worker killed mid-upload leaves behind goes with stop()."""
+    s = Stack(kore_instances=1)
+    s.start()
+    try:
+        run_dir = os.path.realpath(s.run_dir)
+        body = 3 << 20
+        conn = socket.create_connection(("127.0.0.1", s.kore_ports[0]), timeout=10)
+        try:
+            conn.sendall(("POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "Content-Type: application/octet-stream\r\n"
+                          "Content-Length: %d\r\n\r\n" % body).encode() + b"x" * (2 << 20))
+            found = {}
+            deadline = time.monotonic() + 10
+            while not found and time.monotonic() < deadline:
+                found = _spool_files(s.kore_pids(0)["workers"])
+                time.sleep(0.05)
+            assert found, "no worker holds a spool file for a 3 MiB body in flight"
+            paths = [p for ps in found.values() for p in ps]
+            for p in paths:
+                assert os.path.realpath(p).startswith(run_dir + os.sep), p
+            # The worker dies mid-upload: its spool file stays (Kore removes
+            # it only when the request ends), in the run directory.
+            pid = next(iter(found))
+            os.kill(pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert all(os.path.exists(p) for p in found[pid])
+        finally:
+            conn.close()
+        # Stopping the instance removes them, even from a run directory
+        # that is kept (make run's run/).
+        s.stop_kore(0)
+        assert not any(os.path.exists(p) for p in paths)
+    finally:
+        s.stop()
+    assert not os.path.exists(run_dir)
+
+
 def test_rendering_fails_loudly_on_missing_markers():
     nginx = open(os.path.join(stackmod.ROOT, "conf", "nginx.conf")).read()
     args = ([("127.0.0.1", 1), ("127.0.0.1", 2)], "127.0.0.1:3", "/p", "/e", "/a", "/t")
@@ -367,6 +429,15 @@ def test_rendering_fails_loudly_on_missing_markers():
     assert "pidfile\t\t/x/kore.pid" in text
     with pytest.raises(StackError):
         stackmod.render_kore_conf(re.sub(r"(?m)^\s*bind\s.*$", "", kore), 1, "/x")
+    # The spool directory is the last setting, after the include that sets
+    # production's, so it is the one Kore keeps.
+    text = stackmod.render_kore_conf(kore, 4242, "/x/kore.pid", body_dir="/x/bodies")
+    directives = [line.split() for line in text.splitlines()
+                  if line.strip() and not line.lstrip().startswith("#")]
+    assert directives[-1] == ["http_body_disk_path", "/x/bodies"]
+    assert ["include", "conf/http.conf"] in directives
+    with pytest.raises(StackError):
+        stackmod.render_kore_conf(kore, 1, "/x", body_dir="/" + "x" * 240)
 
 
 def test_nginx_sends_exact_content_length_upstream():
