@@ -6,36 +6,69 @@ STAGE		:= .build/microgo
 FLAVOR		?= dev
 SRC		:= $(shell find src -name '*.[ch]') conf/build.conf $(wildcard assets/*)
 
-# What the build, the stack and the tests need, all from Debian.
-DEB_PACKAGES	:= kore build-essential pkg-config libmariadb-dev \
-		   libmongoc-dev libbson-dev libvips-dev libjwt-dev \
-		   libjansson-dev libsodium-dev libcmocka-dev mariadb-server \
-		   mariadb-client nginx-light openssl curl wrk wait-for-it \
-		   python3 python3-pytest python3-requests python3-pymongo \
-		   python3-mongomock python3-pil python3-yaml gnuplot-nox \
-		   clang libclang-rt-14-dev valgrind
+# What each purpose needs from Debian, each list adding to the one before.
+# A target installs only its own purpose's packages (deps-build, deps-run,
+# deps-test, deps-bench below); `make deps` installs them all.
+#
+# Building microgo.so and tools/microgo-passwd (make build): kodev and
+# Kore's headers, a C toolchain, the libraries' headers.
+DEB_BUILD	:= kore build-essential pkg-config libmariadb-dev libmongoc-dev \
+		   libbson-dev libvips-dev libjwt-dev libjansson-dev libsodium-dev
+# Running the local stack (make run, make dev; tools/stack.py): MariaDB,
+# nginx, Python with requests for the launcher, pymongo (with its C
+# extension) and mongomock for the MongoDB stand-in; curl for README's
+# "Try it".
+DEB_RUN		:= $(DEB_BUILD) mariadb-server mariadb-client nginx-light curl \
+		   python3 python3-requests python3-pymongo python3-pymongo-ext \
+		   python3-mongomock
+# What make test adds: cmocka and valgrind (unit), clang with its
+# sanitizer and libFuzzer runtimes (fuzz), pytest, Pillow, yaml and
+# pymongo's GridFS (the Python suites); npm, for newman (postman), is
+# added when missing.
+# New suites add their packages here (Chromium for browser tests,
+# Prometheus, Docker; the compose suite installs Docker itself today,
+# tests/compose/run.sh).
+DEB_TEST	:= $(DEB_RUN) libcmocka-dev valgrind clang libclang-rt-14-dev \
+		   python3-pytest python3-pil python3-yaml python3-gridfs
+# What make bench adds: wrk, gnuplot for the chart, Pillow to compare with.
+DEB_BENCH	:= $(DEB_RUN) wrk gnuplot-nox python3-pil
+
+# $(call deb_install,PACKAGES[,SHELL TEST]): installs those of PACKAGES
+# that are not installed (so every target can call it), and nodejs and npm
+# if SHELL TEST is given and fails. No Recommends: every package a target
+# needs is named here.
+define deb_install
+	@missing=$$(for p in $(sort $(1)); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q '^install ok installed' || echo $$p; done); \
+	$(if $(2),$(2) || missing="$$missing nodejs npm";) \
+	if [ -n "$$missing" ]; then \
+	    echo "make $@: installing" $$missing; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+endef
 
 PKG_CFLAGS	:= $(patsubst -I%,-isystem%,$(shell pkg-config --cflags glib-2.0 libmongoc-1.0 \
 		   mariadb 2>/dev/null))
 
-.PHONY: all deps build run dev test bench unit integration asan asan-test \
-	clean
+.PHONY: all deps deps-build deps-run deps-test deps-bench build run dev test \
+	bench unit integration asan asan-test clean
 
 all: build
 
-# Idempotent: installs only what is missing, so every target can call it.
+deps-build:
+	$(call deb_install,$(DEB_BUILD))
+deps-run:
+	$(call deb_install,$(DEB_RUN))
+deps-test:
+	$(call deb_install,$(DEB_TEST),command -v npm >/dev/null)
+deps-bench:
+	$(call deb_install,$(DEB_BENCH))
 deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q '^install ok installed' || echo $$p; done); \
-	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
-	if [ -n "$$missing" ]; then \
-	    echo "make deps: installing $$missing"; \
-	    apt-get update -q && DEBIAN_FRONTEND=noninteractive \
-	        apt-get install -y -q $$missing; \
-	fi
+	$(call deb_install,$(DEB_TEST) $(DEB_BENCH),command -v npm >/dev/null)
 
-build: deps microgo.so tools/microgo-passwd
+build: deps-build microgo.so tools/microgo-passwd
 
 # kodev names the module after the working directory, so it builds in a
 # directory called microgo whatever this checkout is called.
@@ -50,7 +83,7 @@ microgo.so: $(SRC) | $(STAGE)
 
 # The same module built with -fsanitize=address,undefined (the asan
 # flavor of conf/build.conf), in its own object and output directories.
-asan: deps .build/asan/microgo.so
+asan: deps-build .build/asan/microgo.so
 
 .build/asan/microgo.so: $(SRC) | $(STAGE)
 	mkdir -p .build/asan
@@ -59,7 +92,7 @@ asan: deps .build/asan/microgo.so
 	@test -f $@
 
 # The integration suite against the sanitized build.
-asan-test: build asan
+asan-test: deps-test build asan
 	MICROGO_SANITIZE=1 $(PYTHON) -m pytest -q tests/integration
 
 tools/microgo-passwd: tools/microgo-passwd.c src/modules/password.c \
@@ -67,23 +100,23 @@ tools/microgo-passwd: tools/microgo-passwd.c src/modules/password.c \
 	$(CC) -std=gnu11 -Wall -Wextra -Werror -O2 -o $@ \
 	    tools/microgo-passwd.c src/modules/password.c -lsodium
 
-run: build
+run: deps-run build
 	$(PYTHON) tools/stack.py run
 
-dev: build
+dev: deps-run build
 	$(PYTHON) tools/stack.py dev
 
 # Performance: writes bench/results.md and bench/results.png (issue 5).
-bench: build
+bench: deps-bench build
 	$(PYTHON) bench/run.py
 
-unit: deps
+unit: deps-test
 	$(MAKE) -C tests/unit
 
-integration: build
+integration: deps-test build
 	$(PYTHON) -m pytest -q tests/integration
 
-test: build
+test: deps-test build
 	$(PYTHON) tests/run_all.py
 
 clean:
