@@ -1,5 +1,10 @@
 /*
- * controllers/auth: POST /login and GET /me (API.md, "Authentication").
+ * controllers/auth: POST /login and GET /me (docs/API.md,
+ * "Authentication").
+ *
+ * A login is a job (account.c: the database lookup and argon2id run on
+ * a job thread of their own lane); /me answers from the token the
+ * Bearer middleware has checked, on the event loop.
  */
 
 #include <stdlib.h>
@@ -16,86 +21,83 @@
 #include "../modules/request.h"
 #include "../modules/token.h"
 
-#define LOGIN_DENIED	"wrong user name or password"
+/* The same answer for a malformed header, a stranger and a bad password. */
+static const struct reply_error login_errors[] = {
+	{ ACCOUNT_DENIED, HTTP_STATUS_UNAUTHORIZED,
+	    "wrong user name or password", "Basic realm=\"microgo\"" },
+	{ ACCOUNT_UNAVAILABLE, HTTP_STATUS_SERVICE_UNAVAILABLE,
+	    "the user database (MariaDB) is unavailable", NULL },
+};
 
 struct login_job {
 	struct credentials	cred;
-	char			id[ACCOUNT_ID_MAX];
+	char			id[USER_ID_MAX];
 };
 
-int	ctl_login(struct http_request *);
 int	ctl_me(struct http_request *);
 
-static int	login_run(void *);
-static void	login_free(void *);
-static void	login_render(struct http_request *, struct login_job *, int);
+static int	login_start(struct http_request *, void *);
+static int	login_run(void *, const char *);
+static void	login_render(struct http_request *, void *);
+static void	login_cleanup(void *);
 
-int
-ctl_login(struct http_request *req)
-{
-	struct login_job	*job;
-	const char		*hdr;
+static const struct request_route login_route = {
+	HTTP_METHOD_POST, JOBS_FAST, sizeof(struct login_job),
+	login_errors, nitems(login_errors),
+	login_start, login_run, login_render, login_cleanup
+};
 
-	if (!reply_method(req, HTTP_METHOD_POST))
-		return (KORE_RESULT_OK);
-
-	if (request_job_none(req)) {
-		job = kore_calloc(1, sizeof(*job));
-		if (!request_header_once(req, "authorization", &hdr) ||
-		    credentials_basic(hdr, &job->cred) == -1) {
-			login_free(job);
-			reply_basic_challenge(req, LOGIN_DENIED);
-			return (KORE_RESULT_OK);
-		}
-		return (request_job_start(req, JOBS_FAST, login_run, job,
-		    login_free));
-	}
-
-	if (!request_job_done(req))
-		return (KORE_RESULT_RETRY);
-
-	job = request_ctx(req)->job_arg;
-	login_render(req, job, request_ctx(req)->job_result);
-
-	return (KORE_RESULT_OK);
-}
+REQUEST_HANDLER(ctl_login, login_route)
 
 int
 ctl_me(struct http_request *req)
 {
 	struct request_ctx	*ctx;
 
+	ctx = request_enter(req);
 	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
 		return (KORE_RESULT_OK);
 
-	ctx = request_ctx(req);
 	reply_json(req, HTTP_STATUS_OK, json_pack("{s:s, s:s}",
 	    "id", ctx->user_id, "username", ctx->username));
 
 	return (KORE_RESULT_OK);
 }
 
-static void
-login_render(struct http_request *req, struct login_job *job, int result)
+static int
+login_start(struct http_request *req, void *arg)
 {
-	struct request_ctx	*ctx;
-	const struct config	*cfg;
+	struct login_job	*job = arg;
+	const char		*hdr;
+
+	if (!request_header_once(req, "authorization", &hdr) ||
+	    credentials_basic(hdr, &job->cred) == -1) {
+		reply_result(req, login_errors, nitems(login_errors),
+		    ACCOUNT_DENIED);
+		return (0);
+	}
+
+	return (1);
+}
+
+/* The database lookup and the argon2id verification. */
+static int
+login_run(void *arg, const char *user)
+{
+	struct login_job	*job = arg;
+
+	(void)user;
+	return (account_login(job->cred.user, job->cred.pass, job->id));
+}
+
+static void
+login_render(struct http_request *req, void *arg)
+{
+	struct login_job	*job = arg;
+	const struct config	*cfg = microgo_config();
 	struct kore_buf		 bearer;
 	char			*token;
 
-	switch (result) {
-	case ACCOUNT_OK:
-		break;
-	case ACCOUNT_DENIED:
-		reply_basic_challenge(req, LOGIN_DENIED);
-		return;
-	default:
-		reply_error(req, HTTP_STATUS_SERVICE_UNAVAILABLE,
-		    "the user database (MariaDB) is unavailable");
-		return;
-	}
-
-	cfg = microgo_config();
 	token = token_issue(cfg->jwt_secret, job->id, job->cred.user,
 	    time(NULL), cfg->jwt_ttl);
 	if (token == NULL) {
@@ -104,8 +106,8 @@ login_render(struct http_request *req, struct login_job *job, int result)
 		return;
 	}
 
-	ctx = request_ctx(req);
-	(void)kore_strlcpy(ctx->user_id, job->id, sizeof(ctx->user_id));
+	/* The access log names the user who just logged in. */
+	(void)kore_strlcpy(request_enter(req)->user_id, job->id, USER_ID_MAX);
 
 	kore_buf_init(&bearer, 512);
 	kore_buf_appendf(&bearer, "Bearer %s", token);
@@ -118,20 +120,10 @@ login_render(struct http_request *req, struct login_job *job, int result)
 	free(token);
 }
 
-/* On a task thread: the database lookup and the argon2id verification. */
-static int
-login_run(void *arg)
-{
-	struct login_job	*job = arg;
-
-	return (account_login(job->cred.user, job->cred.pass, job->id));
-}
-
 static void
-login_free(void *arg)
+login_cleanup(void *arg)
 {
 	struct login_job	*job = arg;
 
 	credentials_wipe(&job->cred);
-	kore_free(job);
 }

@@ -16,7 +16,7 @@
 
 enum account_result
 account_login(const char *username, const char *password,
-    char id[ACCOUNT_ID_MAX])
+    char id[USER_ID_MAX])
 {
 	struct db_user		user;
 	enum account_result	ret;
@@ -36,7 +36,7 @@ account_login(const char *username, const char *password,
 	}
 
 	if (ret == ACCOUNT_OK)
-		(void)snprintf(id, ACCOUNT_ID_MAX, "%" PRIu64, user.id);
+		(void)snprintf(id, USER_ID_MAX, "%" PRIu64, user.id);
 
 	sodium_memzero(&user, sizeof(user));
 	return (ret);

@@ -8,7 +8,8 @@
 
 #include <stddef.h>
 
-#define ACCOUNT_ID_MAX	32
+#include "user.h"
+
 
 enum account_result {
 	ACCOUNT_OK,
@@ -18,6 +19,6 @@ enum account_result {
 
 /* On ACCOUNT_OK, id holds the user's id as a decimal string. */
 enum account_result	account_login(const char *username,
-			    const char *password, char id[ACCOUNT_ID_MAX]);
+			    const char *password, char id[USER_ID_MAX]);
 
 #endif

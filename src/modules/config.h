@@ -1,6 +1,6 @@
 /*
  * config: microgo's settings, read once at start-up from `.env` in the
- * working directory and overridden by the environment (API.md,
+ * working directory and overridden by the environment (docs/API.md,
  * "Configuration"). Pure C, no Kore: unit-tested and fuzzed on its own.
  */
 

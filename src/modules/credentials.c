@@ -21,7 +21,7 @@ credentials_basic(const char *header, struct credentials *cred)
 	const char	*b64, *end;
 	char		*colon;
 	size_t		len, ulen;
-	char		buf[CREDENTIALS_USER_MAX + CREDENTIALS_PASS_MAX];
+	char		buf[USER_NAME_MAX + CREDENTIALS_PASS_MAX];
 
 	memset(cred, 0, sizeof(*cred));
 

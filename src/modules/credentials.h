@@ -9,11 +9,12 @@
 
 #include <stddef.h>
 
-#define CREDENTIALS_USER_MAX	256
+#include "user.h"
+
 #define CREDENTIALS_PASS_MAX	1024
 
 struct credentials {
-	char	user[CREDENTIALS_USER_MAX];
+	char	user[USER_NAME_MAX];
 	char	pass[CREDENTIALS_PASS_MAX];
 };
 

@@ -1,6 +1,6 @@
 /*
  * db: MariaDB access for authdb.users, through a small per-worker pool of
- * connections used from task threads. Blocking: never call it on the
+ * connections used from job threads. Blocking: never call it on the
  * event loop.
  */
 

@@ -1,8 +1,9 @@
 /*
- * gridfs: microgo's images in MongoDB GridFS (database image_records,
+ * gridfs: microgo's image store, MongoDB GridFS (database image_records,
  * bucket fs), through one libmongoc client pool per worker. Every call
  * is scoped to an owner: a file of another user is NOT_FOUND. Blocking:
- * call it from a task thread.
+ * call it from a job thread. gridfs.c reads, gridfs_write.c writes,
+ * mongo.c holds the client layer under both.
  */
 
 #ifndef MICROGO_GRIDFS_H
@@ -12,10 +13,9 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "fsid.h"
 
-#define GRIDFS_ID_LEN		24
 #define GRIDFS_NAME_MAX		256
-#define GRIDFS_OWNER_MAX	32
 #define GRIDFS_TYPE_MAX		64
 
 enum gridfs_result {
@@ -26,10 +26,10 @@ enum gridfs_result {
 
 /* A file's place in the bucket, as the listing shows it. */
 struct gridfs_file {
-	char		id[GRIDFS_ID_LEN + 1];
+	char		id[FSID_LEN + 1];
 	char		filename[GRIDFS_NAME_MAX];
 	char		tag[16];		/* original | compressed */
-	char		original[GRIDFS_ID_LEN + 1];	/* "" if none */
+	char		original[FSID_LEN + 1];	/* "" if none */
 	char		content_type[GRIDFS_TYPE_MAX];
 	int64_t		length;
 	int64_t		upload_ms;		/* ms since the epoch, UTC */
@@ -47,9 +47,6 @@ struct gridfs_blob {
 int			gridfs_init(const struct config *cfg);
 void			gridfs_cleanup(void);
 
-/* 1 if s is a 24-hex-digit ObjectId. */
-int			gridfs_id_valid(const char *s);
-
 /*
  * Stores original, then copy, both marked incomplete, then marks both
  * complete in one update: only then do they show up anywhere. On any
@@ -59,8 +56,8 @@ int			gridfs_id_valid(const char *s);
 enum gridfs_result	gridfs_put_pair(const char *owner,
 			    const struct gridfs_blob *original,
 			    const struct gridfs_blob *copy,
-			    char orig_id[GRIDFS_ID_LEN + 1],
-			    char copy_id[GRIDFS_ID_LEN + 1]);
+			    char orig_id[FSID_LEN + 1],
+			    char copy_id[FSID_LEN + 1]);
 
 /* Reads a whole file; *data is malloc'd (free(3)). */
 enum gridfs_result	gridfs_get(const char *owner, const char *id,

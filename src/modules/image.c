@@ -1,5 +1,5 @@
 /*
- * image: libvips, one image at a time per task thread.
+ * image: libvips, one image at a time per job thread.
  *
  * The format is decided by sniffing the bytes with the allowed loaders'
  * own checks, so neither the file name nor the declared Content-Type
@@ -11,7 +11,7 @@
  * before a byte is decoded.
  *
  * Each worker runs its own libvips with concurrency 1 and the operation
- * cache off: task threads already give the parallelism, and a cache of
+ * cache off: job threads already give the parallelism, and a cache of
  * decoded images would only hold memory between unrelated uploads.
  */
 

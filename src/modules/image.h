@@ -2,7 +2,7 @@
  * image: what microgo does with pixels, over libvips — decide from the
  * bytes whether an upload is an image, refuse decompression bombs from
  * the header alone, and encode the WEBP copy. Blocking and CPU-heavy:
- * call it from a task thread.
+ * call it from a job thread.
  */
 
 #ifndef MICROGO_IMAGE_H

@@ -1,9 +1,9 @@
 /*
  * jobs: a replacement for kore_task_run's thread choice.
  *
- * Kore 4.1 hands each new task to its task threads in turn, each with its
- * own queue: a login queued behind a three-second WEBP encode waits three
- * seconds although another thread is idle. Here each lane has one queue
+ * Kore 4.1 hands each new task to its own task threads in turn, each with
+ * its own queue: a login queued behind a three-second WEBP encode waits
+ * three seconds although another thread is idle. Here each lane has one queue
  * that all its threads take from, and images have a lane of their own,
  * so quick work always finds a free thread.
  *

@@ -1,7 +1,7 @@
 /*
  * log: microgo's own log file, $LOG_DIR/app_logs.log, shared by every
  * worker and every container. Each line goes out in one O_APPEND write(2),
- * so lines from many processes never interleave (API.md, "Logs").
+ * so lines from many processes never interleave (docs/API.md, "Logs").
  */
 
 #ifndef MICROGO_LOG_H

@@ -2,7 +2,7 @@
  * password: argon2id with libsodium's crypto_pwhash_str.
  *
  * libsodium always uses one lane (p=1), which suits a worker that runs
- * hashing on its own task thread. Verification reads the parameters from
+ * hashing on its own job thread. Verification reads the parameters from
  * the stored string, so raising them later only affects new hashes.
  */
 

@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include "reply.h"
-#include "request.h"
+
+static int	reply_sent(struct netbuf *);
 
 int
 reply_method(struct http_request *req, int methods)
@@ -47,9 +48,6 @@ reply_json(struct http_request *req, int status, json_t *root)
 {
 	char		*body;
 
-	/* Every answer carries the request id and gets its log line. */
-	(void)request_ctx(req);
-
 	/* Invalid UTF-8 was refused when root was built; this cannot fail
 	 * but for memory, and Kore's allocator aborts on that too. */
 	if ((body = json_dumps(root, JSON_COMPACT)) == NULL)
@@ -62,21 +60,38 @@ reply_json(struct http_request *req, int status, json_t *root)
 }
 
 void
+reply_bytes(struct http_request *req, int status, void **data, size_t len)
+{
+	http_response_stream(req, status, *data, len, reply_sent, *data);
+	if (req->owner != NULL)
+		*data = NULL;
+}
+
+void
 reply_error(struct http_request *req, int status, const char *msg)
 {
 	reply_json(req, status, json_pack("{s:s}", "message", msg));
 }
 
 void
-reply_basic_challenge(struct http_request *req, const char *msg)
+reply_result(struct http_request *req, const struct reply_error *table,
+    size_t n, int result)
 {
-	http_response_header(req, "www-authenticate", "Basic realm=\"microgo\"");
-	reply_error(req, HTTP_STATUS_UNAUTHORIZED, msg);
+	const struct reply_error	*row;
+
+	for (row = table; row < table + n - 1; row++) {
+		if (row->result == result)
+			break;
+	}
+
+	if (row->challenge != NULL)
+		http_response_header(req, "www-authenticate", row->challenge);
+	reply_error(req, row->status, row->message);
 }
 
-void
-reply_bearer_challenge(struct http_request *req, const char *msg)
+static int
+reply_sent(struct netbuf *nb)
 {
-	http_response_header(req, "www-authenticate", "Bearer");
-	reply_error(req, HTTP_STATUS_UNAUTHORIZED, msg);
+	free(nb->extra);
+	return (KORE_RESULT_OK);
 }

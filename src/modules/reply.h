@@ -1,7 +1,11 @@
 /*
  * reply: every answer microgo sends, so that statuses, JSON bodies and
- * headers are uniform and match API.md. Errors are always
+ * headers are uniform and match docs/API.md. Errors are always
  * {"message": "..."} with application/json.
+ *
+ * Modules return domain results; each controller maps its modules'
+ * failures to answers in one table of struct reply_error rows, which
+ * reply_result() renders.
  *
  * JSON is written with jansson, not Kore 4.1's kore_json, whose
  * serialiser does not escape strings.
@@ -15,6 +19,18 @@
 #include <kore/kore.h>
 #include <kore/http.h>
 
+#ifndef nitems
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+#endif
+
+/* One failure of a module and the answer it gets. */
+struct reply_error {
+	int		 result;	/* the module's domain result */
+	int		 status;	/* HTTP status */
+	const char	*message;
+	const char	*challenge;	/* WWW-Authenticate value, or NULL */
+};
+
 /*
  * 1 if the request's method is one of methods (HTTP_METHOD_* bits);
  * otherwise answers 405 with an Allow header and returns 0. Kore 4.1's
@@ -25,13 +41,22 @@ int	reply_method(struct http_request *req, int methods);
 /* Sends root (a JSON object or array) and releases it. */
 void	reply_json(struct http_request *req, int status, json_t *root);
 
+/*
+ * Sends the len bytes at *data (malloc'd) with status, headers as set,
+ * and frees them once Kore has sent them; *data is then NULL. If the
+ * client has gone, *data is left to the caller.
+ */
+void	reply_bytes(struct http_request *req, int status, void **data,
+	    size_t len);
+
 /* Sends {"message": msg} with status. */
 void	reply_error(struct http_request *req, int status, const char *msg);
 
-/* The 401 of /login: a Basic challenge. */
-void	reply_basic_challenge(struct http_request *req, const char *msg);
-
-/* The 401 of every Bearer-protected route. */
-void	reply_bearer_challenge(struct http_request *req, const char *msg);
+/*
+ * Answers result with its row of table (n rows). A table ends with its
+ * catch-all: a result no row names gets the last row's answer.
+ */
+void	reply_result(struct http_request *req, const struct reply_error *table,
+	    size_t n, int result);
 
 #endif

@@ -1,5 +1,12 @@
 /*
- * request: per-request context over Kore's http_state.
+ * request: per-request context over Kore's http_state, and the driver of
+ * job routes.
+ *
+ * A job route's handler is entered several times: once when the request
+ * arrives (method check, start(), the job is queued), then each time Kore
+ * wakes the sleeping request, until the job has returned and render()
+ * answers. The context remembers the route, the job and its result
+ * across those calls, so a handler is one call to request_serve().
  *
  * Kore frees a request whose task is still running in several passes: it
  * calls the onfree hook, sees the pending task and returns, and tries
@@ -25,7 +32,7 @@ static void	request_id_init(struct http_request *, struct request_ctx *);
 static uint64_t	request_now_us(void);
 
 struct request_ctx *
-request_ctx(struct http_request *req)
+request_enter(struct http_request *req)
 {
 	struct request_ctx	*ctx;
 
@@ -38,6 +45,51 @@ request_ctx(struct http_request *req)
 	http_response_header(req, "x-request-id", ctx->id);
 
 	return (ctx);
+}
+
+int
+request_serve(struct http_request *req, const struct request_route *route)
+{
+	struct request_ctx	*ctx;
+	void			*job;
+
+	ctx = request_enter(req);
+
+	if (ctx->route == NULL) {
+		if (!reply_method(req, route->methods))
+			return (KORE_RESULT_OK);
+
+		job = kore_calloc(1, route->job_size);
+		if (route->start != NULL && !route->start(req, job)) {
+			if (route->cleanup != NULL)
+				route->cleanup(job);
+			kore_free(job);
+			return (KORE_RESULT_OK);
+		}
+
+		/* From here the request owns job; request_free releases it. */
+		ctx->route = route;
+		ctx->job = job;
+		kore_task_create(&ctx->task, request_task_entry);
+		kore_task_bind_request(&ctx->task, req);
+		jobs_submit(&ctx->task, route->lane);
+		return (KORE_RESULT_RETRY);
+	}
+
+	if (!kore_task_finished(&ctx->task)) {
+		http_request_sleep(req);
+		return (KORE_RESULT_RETRY);
+	}
+
+	ctx->result = kore_task_result(&ctx->task);
+	if (ctx->result == 0)
+		route->render(req, ctx->job);
+	else if (route->nerrors > 0)
+		reply_result(req, route->errors, route->nerrors, ctx->result);
+	else
+		fatal("request_serve: %s failed (%d) but has no errors table",
+		    req->path, ctx->result);
+	return (KORE_RESULT_OK);
 }
 
 int
@@ -58,54 +110,12 @@ request_header_once(struct http_request *req, const char *name,
 	return (n == 1);
 }
 
-int
-request_job_start(struct http_request *req, enum jobs_lane lane,
-    request_job_fn fn, void *arg, void (*freefn)(void *))
-{
-	struct request_ctx	*ctx;
-
-	ctx = request_ctx(req);
-	if (ctx->job_fn != NULL)
-		fatal("request_job_start: a job is already bound");
-
-	ctx->job_fn = fn;
-	ctx->job_arg = arg;
-	ctx->job_free = freefn;
-
-	kore_task_create(&ctx->task, request_task_entry);
-	kore_task_bind_request(&ctx->task, req);
-	jobs_submit(&ctx->task, lane);
-
-	return (KORE_RESULT_RETRY);
-}
-
-int
-request_job_none(struct http_request *req)
-{
-	return (request_ctx(req)->job_fn == NULL);
-}
-
-int
-request_job_done(struct http_request *req)
-{
-	struct request_ctx	*ctx;
-
-	ctx = request_ctx(req);
-	if (!kore_task_finished(&ctx->task)) {
-		http_request_sleep(req);
-		return (0);
-	}
-
-	ctx->job_result = kore_task_result(&ctx->task);
-	return (1);
-}
-
 static int
 request_task_entry(struct kore_task *t)
 {
 	struct request_ctx	*ctx = (struct request_ctx *)t;
 
-	return (ctx->job_fn(ctx->job_arg));
+	return (ctx->route->run(ctx->job, ctx->user_id));
 }
 
 static void
@@ -114,11 +124,11 @@ request_free(struct http_request *req)
 	struct request_ctx	*ctx;
 	int			status;
 	uint64_t		us;
-	char			path[256], user[REQUEST_USER_ID_MAX];
+	char			path[256], user[USER_ID_MAX];
 
 	if ((ctx = http_state_get(req)) == NULL || ctx->logged)
 		return;
-	if (ctx->job_fn != NULL && !kore_task_finished(&ctx->task))
+	if (ctx->route != NULL && !kore_task_finished(&ctx->task))
 		return;
 
 	ctx->logged = 1;
@@ -134,9 +144,12 @@ request_free(struct http_request *req)
 	    (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
 	    user);
 
-	if (ctx->job_free != NULL && ctx->job_arg != NULL)
-		ctx->job_free(ctx->job_arg);
-	ctx->job_arg = NULL;
+	if (ctx->job != NULL) {
+		if (ctx->route->cleanup != NULL)
+			ctx->route->cleanup(ctx->job);
+		kore_free(ctx->job);
+		ctx->job = NULL;
+	}
 }
 
 /*

@@ -1,12 +1,18 @@
 /*
- * request: the state every handler of one HTTP request shares — its id,
- * the authenticated user, when it started, the job it waits on — and the
- * access-log line written when Kore frees it.
+ * request: the state one HTTP request carries from its first line of
+ * code to its access-log line, and the one driver that serves every
+ * route whose work blocks (a database, an image).
+ *
+ * Every handler, and the Bearer middleware before it, starts with
+ * request_enter() or request_serve(): that is where the context, the
+ * request id and the access-log hook come from. Nothing else creates
+ * them, rendering least of all.
  */
 
 #ifndef MICROGO_REQUEST_H
 #define MICROGO_REQUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <kore/kore.h>
@@ -14,27 +20,79 @@
 #include <kore/tasks.h>
 
 #include "jobs.h"
+#include "reply.h"
+#include "user.h"
 
 #define REQUEST_ID_MAX		65
-#define REQUEST_USER_ID_MAX	32
-#define REQUEST_USERNAME_MAX	256
-
-/* Runs on a task thread: no Kore or http_* calls in here. */
-typedef int	(*request_job_fn)(void *);
 
 struct request_ctx {
-	struct kore_task	task;	/* first: the task entry casts back */
-	char			id[REQUEST_ID_MAX];
-	char			user_id[REQUEST_USER_ID_MAX];
-	char			username[REQUEST_USERNAME_MAX];
-	uint64_t		start_us;
+	struct kore_task		 task;	/* first: the task entry casts back */
+	char				 id[REQUEST_ID_MAX];
+	char				 user_id[USER_ID_MAX];
+	char				 username[USER_NAME_MAX];
+	uint64_t			 start_us;
 
-	request_job_fn		job_fn;
-	void			*job_arg;
-	void			(*job_free)(void *);
-	int			job_result;
-	int			logged;
+	const struct request_route	*route;	/* the job's, once started */
+	void				*job;
+	int				 result;
+	int				 logged;
 };
+
+/*
+ * A route whose work runs on a job thread, described once and served by
+ * request_serve(). The job is a zeroed block of job_size bytes that the
+ * request owns: start() fills it from the request, run() works on it and
+ * returns a domain result (an enum of the module it calls, 0 for
+ * success, never an HTTP status). A failure is answered from the route's
+ * table of errors; success by render(). The block is released once both
+ * the job and the request are done: cleanup() first (for what the job
+ * allocated), then the block itself.
+ */
+struct request_route {
+	int			 methods;	/* HTTP_METHOD_*; others: 405 */
+	enum jobs_lane		 lane;
+	size_t			 job_size;
+	const struct reply_error *errors;	/* what each failure gets, */
+	size_t			 nerrors;	/* or none if run() cannot fail */
+
+	/* Event loop; NULL if there is nothing to parse. 1: run the job;
+	 * 0: it has answered (a 4xx) itself. */
+	int		(*start)(struct http_request *, void *job);
+	/* Job thread: no Kore or http_* calls in here. user is the
+	 * authenticated user's id ("" on a route without a token). */
+	int		(*run)(void *job, const char *user);
+	/* Event loop, once run() returned 0. */
+	void		(*render)(struct http_request *, void *job);
+	/* Event loop, exactly once; may be NULL. */
+	void		(*cleanup)(void *job);
+};
+
+/*
+ * The request's context: created on the first call (the request's start
+ * time, its id, the X-Request-ID answer header and the access-log line
+ * written when Kore frees the request); later calls return the same one.
+ */
+struct request_ctx	*request_enter(struct http_request *req);
+
+/*
+ * Serves req by route: the method check, start(), the job on route's
+ * lane with req asleep until it returns, then the answer: render(), or
+ * the row of route->errors for a failure. A handler returns what this
+ * returns.
+ */
+int	request_serve(struct http_request *req,
+	    const struct request_route *route);
+
+/*
+ * Defines fn, the Kore handler conf/routes.conf names, as the one call
+ * to request_serve() for route: each job route's handler is this line.
+ */
+#define REQUEST_HANDLER(fn, route)					\
+	int fn(struct http_request *);					\
+	int fn(struct http_request *req)				\
+	{								\
+		return (request_serve(req, &(route)));			\
+	}
 
 /*
  * The value of a header the request carries exactly once; 0 if it is
@@ -43,26 +101,5 @@ struct request_ctx {
  */
 int	request_header_once(struct http_request *req, const char *name,
 	    const char **value);
-
-/* The request's context, created on first use. */
-struct request_ctx	*request_ctx(struct http_request *req);
-
-/*
- * Runs fn(arg) on a thread of lane and puts req to sleep until it
- * returns. arg is owned by the request from now on and released with
- * freefn once both the job and the request are done. Returns
- * KORE_RESULT_RETRY, for the handler to return.
- */
-int	request_job_start(struct http_request *req, enum jobs_lane lane,
-	    request_job_fn fn, void *arg, void (*freefn)(void *));
-
-/* 1 if no job was started yet on this request. */
-int	request_job_none(struct http_request *req);
-
-/*
- * 1 once the job has returned (its value in ctx->job_result); 0 while it
- * runs, with req asleep again: the handler returns KORE_RESULT_RETRY.
- */
-int	request_job_done(struct http_request *req);
 
 #endif

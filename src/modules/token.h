@@ -1,5 +1,5 @@
 /*
- * token: issues and verifies the HS256 JSON Web Tokens of API.md
+ * token: issues and verifies the HS256 JSON Web Tokens of docs/API.md
  * ("Authentication"). Pure C over libjwt and libsodium, no Kore.
  */
 
@@ -10,9 +10,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "user.h"
+
 #define TOKEN_MAX		4096
-#define TOKEN_SUB_MAX		32
-#define TOKEN_USERNAME_MAX	256
 
 enum token_result {
 	TOKEN_VALID,
@@ -24,8 +24,8 @@ enum token_result {
 };
 
 struct token_claims {
-	char		sub[TOKEN_SUB_MAX];
-	char		username[TOKEN_USERNAME_MAX];
+	char		sub[USER_ID_MAX];
+	char		username[USER_NAME_MAX];
 	int64_t		iat;
 	int64_t		exp;
 };

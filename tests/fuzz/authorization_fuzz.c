@@ -10,7 +10,7 @@
  * Invariants, credentials_basic():
  *   - it returns 0 or -1; on -1, every byte of cred is zero (wiped);
  *   - on 0, the scheme is Basic (any case), user is non-empty, shorter
- *     than CREDENTIALS_USER_MAX, and has no ':', pass is shorter than
+ *     than USER_NAME_MAX, and has no ':', pass is shorter than
  *     CREDENTIALS_PASS_MAX, and base64("user:pass") is exactly what the
  *     header carries (nothing dropped after a NUL byte, no byte outside
  *     the base64 alphabet taken for one in it).
@@ -43,7 +43,7 @@ check_basic(const char *header)
 	const unsigned char	*b;
 	const char		*b64;
 	size_t			 i, ulen, plen, blen;
-	char			 plain[CREDENTIALS_USER_MAX + CREDENTIALS_PASS_MAX];
+	char			 plain[USER_NAME_MAX + CREDENTIALS_PASS_MAX];
 	char			 enc[sizeof(plain) * 4 / 3 + 8];
 	int			 rc;
 

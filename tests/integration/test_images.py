@@ -12,6 +12,8 @@ import re
 import time
 
 import gridfs
+import os
+
 import pytest
 import requests
 from bson import ObjectId
@@ -223,6 +225,29 @@ def test_delete_removes_the_copies(api):
     assert rex.download(r["fs_id"]).status_code == 404
     assert rex.download(r["compressed_id"]).status_code == 404
     assert rex.delete(r["fs_id"]).status_code == 404
+
+
+def test_delete_that_fails_on_a_copy_keeps_the_original(api, stack):
+    """The first delete MongoDB refuses (the copy's) ends the delete: a
+    503, the original still listed with its copy, and trying again works.
+    No copy is left behind without its original."""
+    rex, _ = api
+    r = rex.upload(image_bytes("PNG"), name="stubborn.png").json()
+    with open(stack.mongo_fail_file, "w") as f:
+        f.write("delete once 8\n")
+    try:
+        answer = rex.delete(r["fs_id"])
+        assert not os.path.exists(stack.mongo_fail_file), "no delete was sent"
+    finally:
+        if os.path.exists(stack.mongo_fail_file):
+            os.unlink(stack.mongo_fail_file)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["message"] == "the image store (MongoDB) is unavailable"
+    ids = rex.ids()
+    assert r["fs_id"] in ids and r["compressed_id"] in ids
+    assert rex.delete(r["fs_id"]).status_code == 204
+    ids = rex.ids()
+    assert r["fs_id"] not in ids and r["compressed_id"] not in ids
 
 
 def test_delete_a_copy_keeps_the_original(api):

@@ -56,7 +56,9 @@ buildInfo, saslStart, saslContinue and endSessions needs an authenticated
 connection (code 13 otherwise).  --fail-file injects faults: while that file
 exists every command except hello/isMaster answers
 `{ok: 0, code: 91, errmsg: "stand-in: injected failure"}`; if the file holds an
-integer, that integer is used as the code instead of 91.  Note that drivers
+integer, that integer is used as the code instead of 91; if it holds command
+names, only those fail; if it holds the word `once`, the first failure removes
+the file (one command fails, the rest run).  Note that drivers
 treat 91 (ShutdownInProgress) as a state change: they mark the server unknown
 and reconnect.  --hang-file makes the server hang instead: while that file
 exists, the replies to the commands it names (whitespace-separated; `*` for
@@ -573,15 +575,28 @@ class StandIn:
     def exists(self, db, name):
         return name in self.client[db].list_collection_names()
 
-    def injected_failure(self):
+    def injected_failure(self, name):
+        """The error to answer command `name` with while --fail-file
+        exists: its words are an error code (default 91), command names
+        (default: every command) and `once` (the file is removed after the
+        first failure it causes)."""
         if not self.fail_file or not os.path.exists(self.fail_file):
             return None
         try:
             with open(self.fail_file) as f:
-                code = int(f.read().strip() or 91)
-        except (OSError, ValueError):
-            code = 91
-        return error_doc(code, "stand-in: injected failure")
+                words = f.read().split()
+        except OSError:
+            words = []
+        codes = [int(w) for w in words if w.isdigit()]
+        names = {w for w in words if not w.isdigit() and w != "once"}
+        if names and name not in names:
+            return None
+        if "once" in words:
+            try:
+                os.unlink(self.fail_file)
+            except OSError:
+                return None  # another connection's failure took it
+        return error_doc(codes[0] if codes else 91, "stand-in: injected failure")
 
     def hangs(self, name):
         """True while --hang-file names this command (or `*`)."""
@@ -605,7 +620,7 @@ class StandIn:
         conn.command = name
         name = ALIASES.get(name, name)
         if name not in HELLO_COMMANDS:
-            failure = self.injected_failure()
+            failure = self.injected_failure(name)
             if failure:
                 return failure
         if self.auth_required and not conn.users and name not in AUTH_EXEMPT:

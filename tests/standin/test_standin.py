@@ -660,6 +660,20 @@ def test_fail_file_injects_errors_while_it_exists(open_server, wire):
     assert wire.msg({"ping": 1, "$db": "admin"})["ok"] == 1
 
 
+def test_fail_file_names_commands_and_fails_once(open_server, wire):
+    """Only the named commands fail; with `once`, only the first of them,
+    and the file is gone afterwards."""
+    try:
+        open_server.fail_file.write_text("find once 8\n")
+        assert wire.msg({"ping": 1, "$db": "admin"})["ok"] == 1
+        assert wire.msg({"find": "x", "$db": "t"})["code"] == 8
+        assert not open_server.fail_file.exists()
+        assert wire.msg({"find": "x", "$db": "t"})["ok"] == 1
+    finally:
+        if open_server.fail_file.exists():
+            open_server.fail_file.unlink()
+
+
 def test_hang_file_holds_back_the_replies_it_names(open_server, wire):
     """Named commands run but get no reply while the file exists; others
     are answered; removing the file releases the held reply."""

@@ -79,27 +79,27 @@ static void
 test_basic_oversized(void **state)
 {
 	struct credentials	c;
-	char			raw[CREDENTIALS_USER_MAX + 8];
+	char			raw[USER_NAME_MAX + 8];
 	char			hdr[sizeof(raw) * 2 + 16];
 
 	(void)state;
 
 	/* A user name one byte longer than fits. */
-	memset(raw, 'u', CREDENTIALS_USER_MAX);
-	raw[CREDENTIALS_USER_MAX] = ':';
-	raw[CREDENTIALS_USER_MAX + 1] = 'p';
+	memset(raw, 'u', USER_NAME_MAX);
+	raw[USER_NAME_MAX] = ':';
+	raw[USER_NAME_MAX + 1] = 'p';
 	strcpy(hdr, "Basic ");
 	sodium_bin2base64(hdr + 6, sizeof(hdr) - 6, (unsigned char *)raw,
-	    CREDENTIALS_USER_MAX + 2, sodium_base64_VARIANT_ORIGINAL);
+	    USER_NAME_MAX + 2, sodium_base64_VARIANT_ORIGINAL);
 	assert_int_equal(credentials_basic(hdr, &c), -1);
 
 	/* One byte shorter fits. */
-	raw[CREDENTIALS_USER_MAX - 1] = ':';
-	raw[CREDENTIALS_USER_MAX] = 'p';
+	raw[USER_NAME_MAX - 1] = ':';
+	raw[USER_NAME_MAX] = 'p';
 	sodium_bin2base64(hdr + 6, sizeof(hdr) - 6, (unsigned char *)raw,
-	    CREDENTIALS_USER_MAX + 1, sodium_base64_VARIANT_ORIGINAL);
+	    USER_NAME_MAX + 1, sodium_base64_VARIANT_ORIGINAL);
 	assert_int_equal(credentials_basic(hdr, &c), 0);
-	assert_int_equal(strlen(c.user), CREDENTIALS_USER_MAX - 1);
+	assert_int_equal(strlen(c.user), USER_NAME_MAX - 1);
 }
 
 struct bearer_case {

@@ -1,0 +1,99 @@
+/*
+ * upload: the pipeline of POST /upload, on a job thread.
+ *
+ * The body stays where Kore put it: in memory for a small one, in the
+ * file Kore spooled a large one to, which is mapped read-only here. The
+ * multipart reader returns a pointer into it, so neither the image
+ * decoder nor the store ever sees a copy of a 32 MiB original. Checks go
+ * from cheap to dear: the part and its size, then the image header (the
+ * format by content, the pixel count), and only then the full decode and
+ * the WEBP encode. The store is the last step and all or nothing
+ * (gridfs_put_pair).
+ */
+
+#include <sys/mman.h>
+
+#include "filename.h"
+#include "image.h"
+#include "upload.h"
+
+static enum upload_result	upload_image(const struct upload *,
+				    const char *, const struct multipart_part *,
+				    struct upload_ids *);
+
+enum upload_result
+upload_store(const struct upload *up, const char *owner,
+    struct upload_ids *ids)
+{
+	struct multipart_part	 part;
+	const uint8_t		*body;
+	void			*map;
+	enum upload_result	 ret;
+
+	map = NULL;
+	body = up->body;
+	if (up->body_fd != -1 && up->body_len > 0) {
+		map = mmap(NULL, up->body_len, PROT_READ, MAP_PRIVATE,
+		    up->body_fd, 0);
+		if (map == MAP_FAILED)
+			return (UPLOAD_UNREADABLE);
+		body = map;
+	}
+
+	if (body == NULL || multipart_find(body, up->body_len, up->boundary,
+	    "data", &part) != MULTIPART_FOUND)
+		ret = UPLOAD_NO_DATA;
+	else if (part.len > up->max_bytes)
+		ret = UPLOAD_TOO_LARGE;
+	else
+		ret = upload_image(up, owner, &part, ids);
+
+	if (map != NULL)
+		(void)munmap(map, up->body_len);
+	return (ret);
+}
+
+/* The file part, within the size limit: probe, encode, name, store. */
+static enum upload_result
+upload_image(const struct upload *up, const char *owner,
+    const struct multipart_part *part, struct upload_ids *ids)
+{
+	struct image_info	 info;
+	struct gridfs_blob	 orig, copy;
+	void			*webp;
+	size_t			 webplen;
+	enum upload_result	 ret;
+	char			 name[FILENAME_MAX_LEN + 1];
+	char			 webpname[FILENAME_MAX_LEN + 6];
+
+	switch (image_probe(part->data, part->len, up->max_pixels, &info)) {
+	case IMAGE_OK:
+		break;
+	case IMAGE_TOO_LARGE:
+		return (UPLOAD_TOO_MANY_PIXELS);
+	default:
+		return (UPLOAD_NOT_IMAGE);
+	}
+
+	switch (image_to_webp(part->data, part->len, &webp, &webplen)) {
+	case IMAGE_OK:
+		break;
+	case IMAGE_NOT_IMAGE:
+		/* A truncated or corrupt body shows only when decoded. */
+		return (UPLOAD_NOT_IMAGE);
+	default:
+		return (UPLOAD_ENCODE_FAILED);
+	}
+
+	filename_clean(part->filename, name);
+	filename_webp(name, webpname, sizeof(webpname));
+	orig = (struct gridfs_blob){ name, info.content_type, part->data,
+	    part->len };
+	copy = (struct gridfs_blob){ webpname, "image/webp", webp, webplen };
+
+	ret = gridfs_put_pair(owner, &orig, &copy, ids->original,
+	    ids->compressed) == GRIDFS_OK ? UPLOAD_OK : UPLOAD_UNAVAILABLE;
+
+	image_free(webp);
+	return (ret);
+}
