@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "gridfs.h"
-#include "gridfs_write.h"
 #include "mongo.h"
 
 /* The copies deleted with an original; it has one, its WEBP. */
@@ -232,7 +231,7 @@ gridfs_sweep(int64_t max_age_ms)
 
 	ret = n == -1 ? -1 : 0;
 	for (i = 0; ret != -1 && i < n; i++)
-		ret = gridfs_remove(&s, &ids[i]) ? ret + 1 : -1;
+		ret = mongo_remove_file(&s, &ids[i]) ? ret + 1 : -1;
 
 	mongo_close(&s);
 	return (ret);

@@ -1,7 +1,6 @@
 /*
  * gridfs_write: the image store's writer (gridfs_put_pair) and the
- * GridFS indexes it needs; how a file is removed, the inverse of how it
- * is written, is here too.
+ * GridFS indexes it needs.
  *
  * Files are written by hand rather than through libmongoc's upload
  * stream: that stream carries on after a failed chunk insert and tries
@@ -21,7 +20,6 @@
 #include <string.h>
 
 #include "gridfs.h"
-#include "gridfs_write.h"
 #include "mongo.h"
 
 #define GRIDFS_CHUNK_SIZE	(255 * 1024)	/* the spec's default */
@@ -42,8 +40,6 @@ static int	gridfs_create_index(struct mongo_session *, const char *,
 		    const char *, int, const char *, int, const char *, int);
 static int	gridfs_mark_complete(struct mongo_session *,
 		    const bson_oid_t *, const bson_oid_t *);
-static int	gridfs_delete_where(struct mongo_session *, const char *,
-		    const char *, const bson_oid_t *);
 
 enum gridfs_result
 gridfs_put_pair(const char *owner, const struct gridfs_blob *original,
@@ -83,9 +79,9 @@ cleanup:
 	/* Both stay invisible (incomplete) if MongoDB cannot be reached. */
 	if (ret != GRIDFS_OK && !s.unreachable) {
 		if (have_copy)
-			(void)gridfs_remove(&s, &dup);
+			(void)mongo_remove_file(&s, &dup);
 		if (have_orig)
-			(void)gridfs_remove(&s, &orig);
+			(void)mongo_remove_file(&s, &orig);
 	}
 	mongo_close(&s);
 	return (ret);
@@ -104,7 +100,7 @@ gridfs_put_one(struct mongo_session *s, const char *owner,
 
 	if (!gridfs_insert_chunks(s, blob, id)) {
 		if (!s->unreachable)
-			(void)gridfs_remove(s, id);
+			(void)mongo_remove_file(s, id);
 		return (0);
 	}
 
@@ -296,31 +292,3 @@ gridfs_mark_complete(struct mongo_session *s, const bson_oid_t *a,
 	return (ok);
 }
 
-int
-gridfs_remove(struct mongo_session *s, const bson_oid_t *oid)
-{
-	return (gridfs_delete_where(s, "fs.chunks", "files_id", oid) &&
-	    gridfs_delete_where(s, "fs.files", "_id", oid));
-}
-
-/* Deletes every document of coll whose field is oid. */
-static int
-gridfs_delete_where(struct mongo_session *s, const char *coll,
-    const char *field, const bson_oid_t *oid)
-{
-	mongoc_collection_t	*c;
-	bson_t			 sel;
-	bson_error_t		 err;
-	int			 ok;
-
-	bson_init(&sel);
-	BSON_APPEND_OID(&sel, field, oid);
-	c = mongoc_database_get_collection(s->db, coll);
-	mongo_step();
-	if (!(ok = mongoc_collection_delete_many(c, &sel, NULL, NULL, &err)))
-		mongo_fail(s, "remove", &err);
-
-	mongoc_collection_destroy(c);
-	bson_destroy(&sel);
-	return (ok);
-}

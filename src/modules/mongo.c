@@ -38,6 +38,8 @@ static int			 mongo_bounded;	/* mongostream usable */
 static mongoc_uri_t	*mongo_uri(const struct config *);
 static void		 mongo_log(mongoc_log_level_t, const char *,
 			    const char *, void *);
+static int		 mongo_delete_where(struct mongo_session *, const char *,
+			    const char *, const bson_oid_t *);
 static mongoc_client_t	*mongo_client_pop(void);
 static void		 mongo_client_push(mongoc_client_t *);
 
@@ -181,6 +183,13 @@ mongo_fail(struct mongo_session *s, const char *what,
 	    what, err->domain, err->code, msg);
 }
 
+int
+mongo_remove_file(struct mongo_session *s, const bson_oid_t *oid)
+{
+	return (mongo_delete_where(s, "fs.chunks", "files_id", oid) &&
+	    mongo_delete_where(s, "fs.files", "_id", oid));
+}
+
 int64_t
 mongo_now_ms(void)
 {
@@ -285,4 +294,26 @@ mongo_client_push(mongoc_client_t *client)
 {
 	mongostream_deadline(0);
 	mongoc_client_pool_push(mongo_pool, client);
+}
+
+/* Deletes every document of coll whose field is oid. */
+static int
+mongo_delete_where(struct mongo_session *s, const char *coll,
+    const char *field, const bson_oid_t *oid)
+{
+	mongoc_collection_t	*c;
+	bson_t			 sel;
+	bson_error_t		 err;
+	int			 ok;
+
+	bson_init(&sel);
+	BSON_APPEND_OID(&sel, field, oid);
+	c = mongoc_database_get_collection(s->db, coll);
+	mongo_step();
+	if (!(ok = mongoc_collection_delete_many(c, &sel, NULL, NULL, &err)))
+		mongo_fail(s, "remove", &err);
+
+	mongoc_collection_destroy(c);
+	bson_destroy(&sel);
+	return (ok);
 }

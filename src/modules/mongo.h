@@ -58,6 +58,13 @@ bool	mongo_next(mongoc_cursor_t *cur, const bson_t **doc);
 void	mongo_fail(struct mongo_session *s, const char *what,
 	    const bson_error_t *err);
 
+/*
+ * Removes one GridFS file, its chunks first: if that fails half-way, the
+ * files document is left for gridfs_sweep to find again (writes go the
+ * other way round: the files document first). 1, or 0 on failure.
+ */
+int	mongo_remove_file(struct mongo_session *s, const bson_oid_t *oid);
+
 /* Now, in milliseconds since the epoch (BSON dates). */
 int64_t	mongo_now_ms(void);
 
