@@ -11,16 +11,17 @@ SRC		:= $(shell find src -name '*.[ch]') conf/build.conf $(wildcard assets/*)
 # deps-test, deps-bench below); `make deps` installs them all.
 #
 # Building microgo.so and tools/microgo-passwd (make build): kodev and
-# Kore's headers, a C toolchain, the libraries' headers.
-DEB_BUILD	:= kore build-essential pkg-config libmariadb-dev libmongoc-dev \
-		   libbson-dev libvips-dev libjwt-dev libjansson-dev libsodium-dev
+# Kore's headers, a C compiler (gcc, not build-essential: nothing here is
+# C++, and g++ with dpkg-dev is 60 MB more), the libraries' headers.
+DEB_BUILD	:= kore gcc pkg-config libmariadb-dev libmongoc-dev libbson-dev \
+		   libvips-dev libjwt-dev libjansson-dev libsodium-dev
 # Running the local stack (make run, make dev; tools/stack.py): MariaDB,
-# nginx, Python with requests for the launcher, pymongo (with its C
-# extension) and mongomock for the MongoDB stand-in; curl for README's
-# "Try it".
+# nginx, Python with requests for the launcher, pymongo and bson with
+# their C extensions (only recommended; the stand-in encodes every upload)
+# and mongomock for the MongoDB stand-in; curl for README's "Try it".
 DEB_RUN		:= $(DEB_BUILD) mariadb-server mariadb-client nginx-light curl \
 		   python3 python3-requests python3-pymongo python3-pymongo-ext \
-		   python3-mongomock
+		   python3-bson-ext python3-mongomock
 # What make test adds: cmocka and valgrind (unit), clang with its
 # sanitizer and libFuzzer runtimes (fuzz), pytest, Pillow, yaml and
 # pymongo's GridFS (the Python suites); npm, for newman (postman), is
