@@ -1,4 +1,4 @@
-"""Authentication against the real stack (API.md, "Authentication").
+"""Authentication against the real stack (docs/API.md, "Authentication").
 
 Logins go through nginx, as users' do; token checks go straight to one
 Kore instance as well, so a failure points at the app and not the proxy.

@@ -1,4 +1,4 @@
-"""Images against the real stack (API.md, "Images").
+"""Images against the real stack (docs/API.md, "Images").
 
 Everything goes through nginx, as clients' requests do. MongoDB here is the
 test stand-in (tests/standin) unless MONGO_URI names a real server; libvips,
@@ -258,7 +258,7 @@ def test_delete_a_copy_keeps_the_original(api):
     assert r["compressed_id"] not in rex.ids()
 
 
-# ---- the bad-input matrix: each answer as API.md says, nothing stored
+# ---- the bad-input matrix: each answer as docs/API.md says, nothing stored
 
 def jpeg_truncated():
     data = image_bytes("JPEG", size=(256, 256), noise=True, quality=90)

@@ -1,5 +1,5 @@
 """The bad-input matrix: every route against malformed methods, headers,
-bodies, tokens and image payloads, each with the status API.md gives it.
+bodies, tokens and image payloads, each with the status docs/API.md gives it.
 
 One table, read top to bottom. Each row is sent as written, through nginx
 (as clients do) or straight to one Kore instance (to see the app's own
@@ -189,7 +189,7 @@ MATRIX = wrong_methods() + missing_auth() + [
           b64url(b'{"sub":"1","username":"x","iat":1,"exp":9999999999}'),
           token(s, {"sub": "2", "username": "Rex", "iat": now(),
                     "exp": now() + 60}).split(".")[2]])}, None, 401),
-    # Tokens are stateless (API.md: /me answers "from the token alone"):
+    # Tokens are stateless (docs/API.md: /me answers "from the token alone"):
     # a deleted user's unexpired token still reads that user's (now
     # empty) data until it expires after JWT_TTL.
     ("token of a user that does not exist", "kore", "GET", "/me",

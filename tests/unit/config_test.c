@@ -1,5 +1,5 @@
 /*
- * config_test: the .env parser and the start-up checks of API.md,
+ * config_test: the .env parser and the start-up checks of docs/API.md,
  * "Configuration", as tables of inputs and expected outcomes.
  */
 

@@ -1,5 +1,5 @@
 /*
- * token_test: issuing and verifying HS256 JWTs (API.md, "Tokens"): every
+ * token_test: issuing and verifying HS256 JWTs (docs/API.md, "Tokens"): every
  * forgery in the table must be refused with the expected reason.
  */
 
