@@ -1038,6 +1038,7 @@ class Stack:
                 proc.stop()
                 if pick and "in use" in new_out and attempt + 1 < PORT_ATTEMPTS:
                     continue
+                self._clear_kore_body_dir(i)
                 raise
             if len(self._kore) <= i:
                 self._kore.extend([None] * (i + 1 - len(self._kore)))

@@ -410,6 +410,21 @@ def test_spooled_bodies_stay_in_the_run_dir():
     assert not os.path.exists(run_dir)
 
 
+def test_kore_that_fails_to_start_leaves_no_spool_dir():
+    """A kept run directory (make run's run/) keeps no spool directory of a
+    Kore instance that never came up (here: a JWT_TTL the app refuses)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="microgo-stack-fail-")
+    try:
+        s = Stack(kore_instances=1, run_dir=d, settings={"JWT_TTL": "1"})
+        with pytest.raises(StackError):
+            s.start()
+        assert os.path.exists(os.path.join(d, "kore-1.out"))
+        assert not os.path.exists(s.kore_body_dir(0))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def test_rendering_fails_loudly_on_missing_markers():
     nginx = open(os.path.join(stackmod.ROOT, "conf", "nginx.conf")).read()
     args = ([("127.0.0.1", 1), ("127.0.0.1", 2)], "127.0.0.1:3", "/p", "/e", "/a", "/t")
