@@ -67,7 +67,7 @@ def build_hello():
 
 def build_webp_bench():
     out = os.path.join(BUILD, "webp_bench")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "vips"],
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "vips", "libwebp"],
                            capture_output=True, text=True, check=True)
     subprocess.run(["cc", "-std=gnu11", "-O2", "-Wall", "-Wextra", "-o", out,
                     os.path.join(BENCH, "webp_bench.c"),

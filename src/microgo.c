@@ -23,19 +23,25 @@
 #include "modules/db.h"
 #include "modules/gridfs.h"
 #include "modules/image.h"
+#include "modules/inflight.h"
 #include "modules/jobs.h"
 #include "modules/log.h"
 #include "modules/password.h"
 #include "modules/sweeper.h"
 
 /*
- * Threads per worker for blocking work (src/modules/jobs.c). Two for
- * database calls and argon2id; two for images, so that when uploads land
- * unevenly on the workers (connections do), the encoders still keep every
- * core busy. They run at nice 10: they cannot starve the event loops.
+ * Threads per worker for blocking work (src/modules/jobs.c): two for
+ * database calls; one for argon2id, so that a flood of logins costs at
+ * most one core per worker and never delays the quick lane; two for
+ * images, so that when uploads land unevenly on the workers (connections
+ * do), the encoders still keep every core busy. Logins run at nice 5 and
+ * images at nice 10: neither can starve the event loops.
  */
-#define MICROGO_FAST_THREADS	2
-#define MICROGO_SLOW_THREADS	2
+static const int	microgo_threads[JOBS_NLANES] = {
+	[JOBS_FAST] = 2,
+	[JOBS_LOGIN] = 1,
+	[JOBS_SLOW] = 2,
+};
 
 /*
  * Allocations from this size up get a mapping of their own, returned to
@@ -121,6 +127,10 @@ kore_parent_configure(int argc, char **argv)
 		fprintf(stderr, "microgo: libsodium failed to start\n");
 		exit(1);
 	}
+	if (inflight_init() == -1) {
+		fprintf(stderr, "microgo: cannot map shared memory\n");
+		exit(1);
+	}
 	if (log_open(microgo_cfg.log_dir) == -1) {
 		fprintf(stderr, "microgo: cannot open %s/app_logs.log: %s\n",
 		    microgo_cfg.log_dir, strerror(errno));
@@ -138,13 +148,16 @@ kore_worker_configure(void)
 	if (mallopt(M_MMAP_THRESHOLD, MICROGO_MMAP_THRESHOLD) != 1)
 		log_line("level=warning msg=\"malloc ignores the mmap "
 		    "threshold\"");
+	if (worker->id >= INFLIGHT_WORKERS)
+		fatal("microgo: at most %d workers", INFLIGHT_WORKERS - 1);
+	inflight_worker(worker->id);
 	if (db_init(&microgo_cfg) == -1)
 		fatal("microgo: MariaDB client library failed to start");
 	if (gridfs_init(&microgo_cfg) == -1)
 		fatal("microgo: bad MongoDB settings (MONGO_URI?)");
 	if (image_init() == -1)
 		fatal("microgo: libvips failed to start");
-	if (jobs_init(MICROGO_FAST_THREADS, MICROGO_SLOW_THREADS) == -1)
+	if (jobs_init(microgo_threads) == -1)
 		fatal("microgo: cannot start job threads");
 	sweeper_start();
 }

@@ -71,9 +71,11 @@ DEBIAN_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sy
 # Every setting the app reads (src/modules/config.c): each Kore instance gets
 # all of them explicitly.
 APP_KEYS = (
-    "RUN_MODE", "JWT_SECRET", "JWT_TTL", "ACCESS_USR", "ACCESS_PWD",
-    "MARIADB_HOST", "MARIADB_PORT", "AUTHDB", "MONGO_HOST", "MONGO_PORT",
-    "MONGO_URI", "MAX_UPLOAD_BYTES", "MAX_PIXELS", "LOG_DIR", "DEP_TIMEOUT",
+    "RUN_MODE", "JWT_SECRET", "JWT_SECRET_FILE", "JWT_TTL", "ACCESS_USR",
+    "ACCESS_PWD", "ACCESS_PWD_FILE", "MARIADB_HOST", "MARIADB_PORT", "AUTHDB",
+    "MONGO_HOST", "MONGO_PORT", "MONGO_URI", "MAX_UPLOAD_BYTES", "MAX_PIXELS",
+    "MAX_USER_BYTES", "MAX_USER_FILES", "MAX_USER_UPLOADS", "LOG_DIR",
+    "DEP_TIMEOUT",
 )
 
 # Settings for tests, whatever .env says (the values of .env.example).
@@ -85,6 +87,11 @@ TEST_SETTINGS = {
     "AUTHDB": "authdb",
     "MAX_UPLOAD_BYTES": "33554432",
     "MAX_PIXELS": "50000000",
+    "MAX_USER_BYTES": "1073741824",
+    "MAX_USER_FILES": "1000",
+    "MAX_USER_UPLOADS": "4",
+    "JWT_SECRET_FILE": "",
+    "ACCESS_PWD_FILE": "",
     "DEP_TIMEOUT": "3",
 }
 
@@ -556,10 +563,14 @@ class Stack:
         self.external_mongo_uri = s.pop("MONGO_URI", "") or os.environ.get("MONGO_URI", "")
         for key in STACK_KEYS:
             s.pop(key, None)
-        if not s.get("JWT_SECRET"):
-            s["JWT_SECRET"] = base64.b64encode(secrets.token_bytes(48)).decode()
+        if s.get("JWT_SECRET_FILE"):
+            with open(s["JWT_SECRET_FILE"], encoding="utf-8") as f:
+                self.jwt_secret = f.read().rstrip()
+        else:
+            if not s.get("JWT_SECRET"):
+                s["JWT_SECRET"] = base64.b64encode(secrets.token_bytes(48)).decode()
+            self.jwt_secret = s["JWT_SECRET"]
         self.settings = s
-        self.jwt_secret = s["JWT_SECRET"]
         self.seed_users = SEED_USERS
         self.dep_timeout = int(s.get("DEP_TIMEOUT", "3"))
 
@@ -1187,7 +1198,7 @@ def _run_settings():
                          "(MONGO_URI in the environment selects an external MongoDB)"
                          % ", ".join(ignored))
     settings = {k: v for k, v in values.items() if k in APP_KEYS and k not in STACK_KEYS}
-    generated = not settings.get("JWT_SECRET")
+    generated = not settings.get("JWT_SECRET") and not settings.get("JWT_SECRET_FILE")
     if generated:
         settings["JWT_SECRET"] = base64.b64encode(secrets.token_bytes(48)).decode()
     return settings, notes, generated

@@ -3,7 +3,7 @@
  * "Authentication").
  *
  * A login is a job (account.c: the database lookup and argon2id run on
- * a job thread of their own lane); /me answers from the token the
+ * a job thread of the login lane); /me answers from the token the
  * Bearer middleware has checked, on the event loop.
  */
 
@@ -42,7 +42,7 @@ static void	login_render(struct http_request *, void *);
 static void	login_cleanup(void *);
 
 static const struct request_route login_route = {
-	HTTP_METHOD_POST, JOBS_FAST, sizeof(struct login_job),
+	HTTP_METHOD_POST, JOBS_LOGIN, sizeof(struct login_job),
 	login_errors, nitems(login_errors),
 	login_start, login_run, login_render, login_cleanup
 };

@@ -111,7 +111,6 @@ download_render(struct http_request *req, void *arg)
 	http_response_header(req, "content-type", type);
 	http_response_header(req, "content-disposition", disposition);
 	http_response_header(req, "etag", etag);
-	http_response_header(req, "x-content-type-options", "nosniff");
 
 	reply_bytes(req, HTTP_STATUS_OK, &job->data, (size_t)job->meta.length);
 }

@@ -18,6 +18,7 @@
 #include "../microgo.h"
 #include "../modules/fsid.h"
 #include "../modules/gridfs.h"
+#include "../modules/inflight.h"
 #include "../modules/listing.h"
 #include "../modules/multipart.h"
 #include "../modules/query.h"
@@ -38,6 +39,11 @@ static const struct reply_error upload_errors[] = {
 	{ UPLOAD_NO_DATA, HTTP_STATUS_BAD_REQUEST, MSG_NO_DATA, NULL },
 	{ UPLOAD_TOO_LARGE, HTTP_STATUS_REQUEST_ENTITY_TOO_LARGE,
 	    "the file is larger than MAX_UPLOAD_BYTES", NULL },
+	{ UPLOAD_OVER_FILES, HTTP_STATUS_FORBIDDEN,
+	    "you have MAX_USER_FILES images already: delete some first", NULL },
+	{ UPLOAD_OVER_BYTES, HTTP_STATUS_FORBIDDEN,
+	    "this upload would take your images over MAX_USER_BYTES: delete "
+	    "some first", NULL },
 	{ UPLOAD_TOO_MANY_PIXELS, HTTP_STATUS_REQUEST_ENTITY_TOO_LARGE,
 	    "the image has more pixels than MAX_PIXELS", NULL },
 	{ UPLOAD_NOT_IMAGE, HTTP_STATUS_UNSUPPORTED_MEDIA_TYPE,
@@ -60,6 +66,7 @@ static const struct reply_error store_errors[] = {
 struct upload_job {
 	struct upload		 up;
 	struct upload_ids	 ids;
+	char			 user[USER_ID_MAX];	/* inflight's */
 };
 
 struct list_job {
@@ -76,6 +83,7 @@ struct delete_job {
 static int	upload_start(struct http_request *, void *);
 static int	upload_run(void *, const char *);
 static void	upload_render(struct http_request *, void *);
+static void	upload_cleanup(void *);
 static int	list_start(struct http_request *, void *);
 static int	list_run(void *, const char *);
 static void	list_render(struct http_request *, void *);
@@ -87,7 +95,7 @@ static void	delete_render(struct http_request *, void *);
 static const struct request_route upload_route = {
 	HTTP_METHOD_POST, JOBS_SLOW, sizeof(struct upload_job),
 	upload_errors, nitems(upload_errors),
-	upload_start, upload_run, upload_render, NULL
+	upload_start, upload_run, upload_render, upload_cleanup
 };
 
 static const struct request_route list_route = {
@@ -106,7 +114,10 @@ REQUEST_HANDLER(ctl_upload, upload_route)
 REQUEST_HANDLER(ctl_list, list_route)
 REQUEST_HANDLER(ctl_delete, delete_route)
 
-/* Only the boundary is read here; the body is read where it lies. */
+/*
+ * Only the boundary is read here (the body is read where it lies), and
+ * the user's uploads in flight on this instance counted.
+ */
 static int
 upload_start(struct http_request *req, void *arg)
 {
@@ -121,11 +132,24 @@ upload_start(struct http_request *req, void *arg)
 		return (0);
 	}
 
+	(void)kore_strlcpy(job->user, request_enter(req)->user_id,
+	    sizeof(job->user));
+	if (!inflight_take(job->user, cfg->max_user_uploads)) {
+		job->user[0] = '\0';
+		http_response_header(req, "retry-after", "1");
+		reply_error(req, 429,
+		    "you have MAX_USER_UPLOADS uploads in flight: wait for one "
+		    "to finish");
+		return (0);
+	}
+
 	job->up.body_fd = req->http_body_fd;
 	job->up.body = req->http_body != NULL ? req->http_body->data : NULL;
 	job->up.body_len = (size_t)req->content_length;
 	job->up.max_bytes = cfg->max_upload_bytes;
 	job->up.max_pixels = cfg->max_pixels;
+	job->up.max_user_files = cfg->max_user_files;
+	job->up.max_user_bytes = cfg->max_user_bytes;
 	return (1);
 }
 
@@ -145,6 +169,15 @@ upload_render(struct http_request *req, void *arg)
 	reply_json(req, HTTP_STATUS_CREATED, json_pack("{s:s, s:s, s:s}",
 	    "message", "image uploaded and compressed",
 	    "fs_id", job->ids.original, "compressed_id", job->ids.compressed));
+}
+
+static void
+upload_cleanup(void *arg)
+{
+	struct upload_job	*job = arg;
+
+	if (job->user[0] != '\0')
+		inflight_release(job->user);
 }
 
 static int

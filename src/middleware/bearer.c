@@ -53,7 +53,7 @@ mw_bearer(struct http_request *req, const void *data)
 	}
 
 	r = token_verify(microgo_config()->jwt_secret, token, time(NULL),
-	    &claims);
+	    microgo_config()->jwt_ttl, &claims);
 	if (r != TOKEN_VALID) {
 		reply_result(req, bearer_errors, nitems(bearer_errors), r);
 		return (KORE_RESULT_ERROR);

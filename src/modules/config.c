@@ -4,15 +4,20 @@
  * One table lists every key with its type, bounds and default, so that
  * the .env file, the environment and the defaults are applied by the same
  * code and a new key is one line. Values are validated here, at start-up,
- * so the rest of the program can trust them.
+ * so the rest of the program can trust them. There is no default signing
+ * key: the service refuses to start without one of its own.
  */
+
+#include <sys/stat.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -43,9 +48,11 @@ static const struct config_key config_keys[] = {
 	{ "RUN_MODE", CONFIG_MODE, offsetof(struct config, production),
 	    sizeof(int), 0, 0, "development" },
 	STR("JWT_SECRET", jwt_secret, ""),
+	STR("JWT_SECRET_FILE", jwt_secret_file, ""),
 	NUM("JWT_TTL", jwt_ttl, 60, 31 * 86400, "86400"),
 	STR("ACCESS_USR", access_usr, "accessuser"),
 	STR("ACCESS_PWD", access_pwd, ""),
+	STR("ACCESS_PWD_FILE", access_pwd_file, ""),
 	STR("MARIADB_HOST", mariadb_host, "127.0.0.1"),
 	NUM("MARIADB_PORT", mariadb_port, 1, 65535, "3306"),
 	STR("AUTHDB", authdb, "authdb"),
@@ -55,16 +62,45 @@ static const struct config_key config_keys[] = {
 	NUM("MAX_UPLOAD_BYTES", max_upload_bytes, 1024,
 	    (int64_t)1 << 32, "33554432"),
 	NUM("MAX_PIXELS", max_pixels, 1, (int64_t)1 << 40, "50000000"),
+	NUM("MAX_USER_BYTES", max_user_bytes, 1024, (int64_t)1 << 50,
+	    "1073741824"),
+	NUM("MAX_USER_FILES", max_user_files, 1, 100000000, "1000"),
+	NUM("MAX_USER_UPLOADS", max_user_uploads, 1, 1000, "4"),
 	STR("LOG_DIR", log_dir, "logs"),
 	NUM("DEP_TIMEOUT", dep_timeout, 1, 60, "3"),
 };
 
 #define CONFIG_NKEYS	(sizeof(config_keys) / sizeof(config_keys[0]))
 
+/*
+ * Secrets that may come from a file instead (Docker and Swarm secrets,
+ * orchestrators): KEY_FILE names it, and setting both is an error.
+ */
+static const struct config_secret {
+	const char	*name;
+	size_t		 value;
+	size_t		 file;
+} config_secrets[] = {
+	{ "JWT_SECRET", offsetof(struct config, jwt_secret),
+	    offsetof(struct config, jwt_secret_file) },
+	{ "ACCESS_PWD", offsetof(struct config, access_pwd),
+	    offsetof(struct config, access_pwd_file) },
+};
+
+/*
+ * Keys that are public, in this repository's history, and must never
+ * sign a token: the development default microgo once shipped.
+ */
+static const char *const config_known_secrets[] = {
+	"microgo-development-secret-do-not-deploy",
+};
+
 static const struct config_key	*config_key_find(const char *);
 static int	config_set(struct config *, const struct config_key *,
 		    const char *, char *, size_t);
 static int	config_read_file(struct config *, const char *, char *, size_t);
+static int	config_read_secret(struct config *,
+		    const struct config_secret *, char *, size_t);
 static int	config_check(const struct config *, char *, size_t);
 static void	config_err(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -95,8 +131,12 @@ config_load(struct config *cfg, const char *path, config_getenv_fn env,
 			return (-1);
 	}
 
-	if (!cfg->production && cfg->jwt_secret[0] == '\0')
-		(void)strcpy(cfg->jwt_secret, CONFIG_DEV_SECRET);
+	for (i = 0; i < sizeof(config_secrets) / sizeof(config_secrets[0]);
+	    i++) {
+		if (config_read_secret(cfg, &config_secrets[i], err,
+		    errlen) == -1)
+			return (-1);
+	}
 
 	return (config_check(cfg, err, errlen));
 }
@@ -267,25 +307,92 @@ config_set(struct config *cfg, const struct config_key *ck, const char *v,
 	return (-1);
 }
 
+/*
+ * The secret's file, if KEY_FILE is set: its contents, less trailing
+ * white space (a newline from echo or base64), become the value.
+ */
+static int
+config_read_secret(struct config *cfg, const struct config_secret *cs,
+    char *err, size_t errlen)
+{
+	struct stat	 st;
+	FILE		*fp;
+	char		*value, *path, *end;
+	size_t		 n;
+	int		 fd;
+
+	value = (char *)cfg + cs->value;
+	path = (char *)cfg + cs->file;
+	if (path[0] == '\0')
+		return (0);
+
+	if (value[0] != '\0') {
+		config_err(err, errlen, "%s and %s_FILE are both set: use one",
+		    cs->name, cs->name);
+		return (-1);
+	}
+
+	/* A regular file only: a FIFO or a device could block start-up. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		config_err(err, errlen, "%s_FILE: %s: %s", cs->name, path,
+		    strerror(errno));
+		return (-1);
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (fp = fdopen(fd, "r")) == NULL) {
+		config_err(err, errlen, "%s_FILE: %s is not a readable regular "
+		    "file", cs->name, path);
+		(void)close(fd);
+		return (-1);
+	}
+	n = fread(value, 1, CONFIG_STR_MAX, fp);
+	(void)fclose(fp);
+	if (n == CONFIG_STR_MAX) {
+		value[0] = '\0';
+		config_err(err, errlen, "%s_FILE: %s is too long", cs->name,
+		    path);
+		return (-1);
+	}
+	value[n] = '\0';
+	if (strlen(value) != n) {
+		value[0] = '\0';
+		config_err(err, errlen, "%s_FILE: %s holds a NUL byte",
+		    cs->name, path);
+		return (-1);
+	}
+
+	end = value + n;
+	while (end > value && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+
+	return (0);
+}
+
+/* In every mode: no token is ever signed with a weak or public key. */
 static int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
-	if (!cfg->production)
-		return (0);
+	size_t		i;
 
 	if (cfg->jwt_secret[0] == '\0') {
-		config_err(err, errlen, "production needs JWT_SECRET");
-		return (-1);
-	}
-	if (strcmp(cfg->jwt_secret, CONFIG_DEV_SECRET) == 0) {
-		config_err(err, errlen, "production refuses the default "
-		    "JWT_SECRET");
+		config_err(err, errlen, "JWT_SECRET is not set (none is built "
+		    "in): set JWT_SECRET or JWT_SECRET_FILE to %d bytes or "
+		    "more, e.g. head -c 48 /dev/urandom | base64",
+		    CONFIG_SECRET_MIN);
 		return (-1);
 	}
 	if (strlen(cfg->jwt_secret) < CONFIG_SECRET_MIN) {
 		config_err(err, errlen, "JWT_SECRET must be at least %d bytes",
 		    CONFIG_SECRET_MIN);
 		return (-1);
+	}
+	for (i = 0; i < sizeof(config_known_secrets) /
+	    sizeof(config_known_secrets[0]); i++) {
+		if (strcmp(cfg->jwt_secret, config_known_secrets[i]) == 0) {
+			config_err(err, errlen, "JWT_SECRET is a published "
+			    "value: make a new one");
+			return (-1);
+		}
 	}
 
 	return (0);

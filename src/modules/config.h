@@ -13,15 +13,14 @@
 #define CONFIG_STR_MAX		512
 #define CONFIG_SECRET_MIN	32
 
-/* The development default; production refuses to start with it. */
-#define CONFIG_DEV_SECRET	"microgo-development-secret-do-not-deploy"
-
 struct config {
 	int		production;
 	char		jwt_secret[CONFIG_STR_MAX];
+	char		jwt_secret_file[CONFIG_STR_MAX];
 	int64_t		jwt_ttl;
 	char		access_usr[CONFIG_STR_MAX];
 	char		access_pwd[CONFIG_STR_MAX];
+	char		access_pwd_file[CONFIG_STR_MAX];
 	char		mariadb_host[CONFIG_STR_MAX];
 	uint16_t	mariadb_port;
 	char		authdb[CONFIG_STR_MAX];
@@ -30,6 +29,9 @@ struct config {
 	char		mongo_uri[CONFIG_STR_MAX];
 	uint64_t	max_upload_bytes;
 	uint64_t	max_pixels;
+	uint64_t	max_user_bytes;
+	uint64_t	max_user_files;
+	int		max_user_uploads;
 	char		log_dir[CONFIG_STR_MAX];
 	int		dep_timeout;
 };
@@ -39,7 +41,10 @@ typedef char	*(*config_getenv_fn)(const char *);
 
 /*
  * Fills cfg from defaults, then the .env file at path (may be missing),
- * then the environment. Returns 0, or -1 with a reason in err.
+ * then the environment; a secret named by KEY_FILE (JWT_SECRET_FILE,
+ * ACCESS_PWD_FILE) is read from that file. Returns 0, or -1 with a
+ * reason in err: a bad value, or no JWT_SECRET of CONFIG_SECRET_MIN bytes
+ * (none is built in, in any mode).
  */
 int	config_load(struct config *cfg, const char *path,
 	    config_getenv_fn env, char *err, size_t errlen);

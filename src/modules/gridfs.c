@@ -165,6 +165,56 @@ gridfs_list(const char *owner, int64_t limit, int64_t offset,
 }
 
 enum gridfs_result
+gridfs_usage(const char *owner, int64_t *originals, int64_t *bytes)
+{
+	struct mongo_session	 s;
+	mongoc_collection_t	*files;
+	mongoc_cursor_t		*cur;
+	const bson_t		*doc;
+	bson_t			*pipeline;
+	bson_iter_t		 it;
+	bson_error_t		 err;
+	enum gridfs_result	 ret;
+
+	*originals = *bytes = 0;
+	if (!mongo_open(&s))
+		return (GRIDFS_UNAVAILABLE);
+
+	pipeline = BCON_NEW("pipeline", "[",
+	    "{", "$match", "{", "metadata.owner", BCON_UTF8(owner),
+	    "metadata.complete", BCON_BOOL(true), "}", "}",
+	    "{", "$group", "{", "_id", BCON_NULL,
+	    "bytes", "{", "$sum", BCON_UTF8("$length"), "}",
+	    "originals", "{", "$sum", "{", "$cond", "[",
+	    "{", "$eq", "[", BCON_UTF8("$metadata.tag"), BCON_UTF8("original"),
+	    "]", "}", BCON_INT32(1), BCON_INT32(0), "]", "}", "}",
+	    "}", "}", "]");
+
+	files = mongoc_database_get_collection(s.db, "fs.files");
+	mongo_step();
+	cur = mongoc_collection_aggregate(files, MONGOC_QUERY_NONE, pipeline,
+	    NULL, NULL);
+	if (mongo_next(cur, &doc)) {
+		if (bson_iter_init_find(&it, doc, "originals"))
+			*originals = bson_iter_as_int64(&it);
+		if (bson_iter_init_find(&it, doc, "bytes"))
+			*bytes = bson_iter_as_int64(&it);
+	}
+	if (mongoc_cursor_error(cur, &err)) {
+		mongo_fail(&s, "usage", &err);
+		ret = GRIDFS_UNAVAILABLE;
+	} else {
+		ret = GRIDFS_OK;
+	}
+
+	mongoc_cursor_destroy(cur);
+	mongoc_collection_destroy(files);
+	bson_destroy(pipeline);
+	mongo_close(&s);
+	return (ret);
+}
+
+enum gridfs_result
 gridfs_delete(const char *owner, const char *id)
 {
 	struct mongo_session	 s;

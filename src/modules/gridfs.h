@@ -68,6 +68,13 @@ enum gridfs_result	gridfs_list(const char *owner, int64_t limit,
 			    int64_t offset, struct gridfs_file **files,
 			    size_t *nfiles);
 
+/*
+ * What owner keeps in the store: how many originals (uploads), and how
+ * many bytes in all (originals and copies), complete files only.
+ */
+enum gridfs_result	gridfs_usage(const char *owner, int64_t *originals,
+			    int64_t *bytes);
+
 /* Deletes a file and, for an original, its compressed copies. */
 enum gridfs_result	gridfs_delete(const char *owner, const char *id);
 

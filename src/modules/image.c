@@ -13,12 +13,19 @@
  * Each worker runs its own libvips with concurrency 1 and the operation
  * cache off: job threads already give the parallelism, and a cache of
  * decoded images would only hold memory between unrelated uploads.
+ *
+ * The WEBP copy is a picture anyone may be shown: turned upright, in
+ * sRGB, with no metadata at all (no EXIF, so no GPS position). libvips
+ * decodes and converts; libwebp encodes, called directly rather than
+ * through vips_webpsave, which in 8.14 writes an EXIF chunk even with
+ * "strip" and exposes neither libwebp's method nor its threads.
  */
 
 #include <stdlib.h>
 #include <string.h>
 
 #include <vips/vips.h>
+#include <webp/encode.h>
 
 #include "image.h"
 
@@ -38,7 +45,16 @@ static const struct image_format image_formats[] = {
 
 static const struct image_format	*image_format_find(const void *, size_t);
 static VipsImage			*image_open(const void *, size_t,
-					    const struct image_format *);
+					    const struct image_format *,
+					    VipsAccess);
+static int				 image_orientation(VipsImage *);
+static int				 image_step(VipsImage **, VipsImage *);
+static int				 image_upright(VipsImage **);
+static int				 image_srgb(VipsImage **);
+static int				 image_bare(VipsImage **);
+static int				 image_rgb8(VipsImage **);
+static enum image_result		 image_encode(VipsImage *, void **,
+					    size_t *);
 
 int
 image_init(void)
@@ -65,7 +81,7 @@ image_probe(const void *data, size_t len, uint64_t max_pixels,
 
 	if ((fmt = image_format_find(data, len)) == NULL)
 		return (IMAGE_NOT_IMAGE);
-	if ((img = image_open(data, len, fmt)) == NULL)
+	if ((img = image_open(data, len, fmt, VIPS_ACCESS_SEQUENTIAL)) == NULL)
 		return (IMAGE_NOT_IMAGE);
 
 	info->width = vips_image_get_width(img);
@@ -88,36 +104,31 @@ image_to_webp(const void *data, size_t len, void **out, size_t *outlen)
 {
 	const struct image_format	*fmt;
 	VipsImage			*img;
-	void				*buf;
-	size_t				 buflen;
 	enum image_result		 ret;
 
 	*out = NULL;
 	*outlen = 0;
 
 	if ((fmt = image_format_find(data, len)) == NULL ||
-	    (img = image_open(data, len, fmt)) == NULL)
+	    (img = image_open(data, len, fmt, VIPS_ACCESS_SEQUENTIAL)) == NULL)
 		return (IMAGE_NOT_IMAGE);
 
-	buf = NULL;
-	if (vips_webpsave_buffer(img, &buf, &buflen,
-	    "Q", IMAGE_WEBP_QUALITY, "strip", TRUE, NULL) != 0) {
-		/* A decode error (truncation, corruption) surfaces here. */
-		ret = IMAGE_NOT_IMAGE;
-		goto cleanup;
+	/* Turning a picture means holding all of it: only for those. */
+	if (image_orientation(img) > 1) {
+		g_object_unref(img);
+		if ((img = image_open(data, len, fmt, VIPS_ACCESS_RANDOM)) ==
+		    NULL)
+			return (IMAGE_NOT_IMAGE);
 	}
 
-	/* Hand out plain malloc memory so callers need not know glib. */
-	if ((*out = malloc(buflen)) == NULL) {
-		ret = IMAGE_FAILED;
+	ret = IMAGE_FAILED;
+	if (image_upright(&img) == -1 || image_srgb(&img) == -1 ||
+	    image_bare(&img) == -1 || image_rgb8(&img) == -1)
 		goto cleanup;
-	}
-	memcpy(*out, buf, buflen);
-	*outlen = buflen;
-	ret = IMAGE_OK;
+
+	ret = image_encode(img, out, outlen);
 
 cleanup:
-	g_free(buf);
 	g_object_unref(img);
 	vips_error_clear();
 	vips_thread_shutdown();
@@ -127,7 +138,7 @@ cleanup:
 void
 image_free(void *out)
 {
-	free(out);
+	WebPFree(out);
 }
 
 static const struct image_format *
@@ -150,13 +161,14 @@ image_format_find(const void *data, size_t len)
  * must come out of the loader that recognised it.
  */
 static VipsImage *
-image_open(const void *data, size_t len, const struct image_format *fmt)
+image_open(const void *data, size_t len, const struct image_format *fmt,
+    VipsAccess access)
 {
 	VipsImage	*img;
 	const char	*loader;
 
 	img = vips_image_new_from_buffer(data, len, "",
-	    "access", VIPS_ACCESS_SEQUENTIAL,
+	    "access", access,
 	    "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL);
 	if (img == NULL) {
 		vips_error_clear();
@@ -171,4 +183,185 @@ image_open(const void *data, size_t len, const struct image_format *fmt)
 	}
 
 	return (img);
+}
+
+/* The EXIF orientation (1 to 8), 1 if there is none. */
+static int
+image_orientation(VipsImage *img)
+{
+	int	o;
+
+	if (vips_image_get_typeof(img, VIPS_META_ORIENTATION) == 0 ||
+	    vips_image_get_int(img, VIPS_META_ORIENTATION, &o) != 0 ||
+	    o < 1 || o > 8)
+		return (1);
+
+	return (o);
+}
+
+/*
+ * Each step below replaces *img with the image it makes, or leaves it
+ * and returns -1: upright, then in sRGB, then stripped.
+ */
+static int
+image_step(VipsImage **img, VipsImage *next)
+{
+	g_object_unref(*img);
+	*img = next;
+	return (0);
+}
+
+/* Turned as its EXIF orientation says a viewer would show it. */
+static int
+image_upright(VipsImage **img)
+{
+	VipsImage	*out;
+
+	if (image_orientation(*img) == 1)
+		return (0);
+	if (vips_autorot(*img, &out, NULL) != 0)
+		return (-1);
+
+	return (image_step(img, out));
+}
+
+/*
+ * The colours a browser shows for it: an image with an ICC profile (a
+ * camera's Display P3 or Adobe RGB, a CMYK scan) is converted to sRGB, as
+ * its profile goes with the rest of the metadata. A profile libvips
+ * cannot use is dropped, and the pixels are taken as they are.
+ */
+static int
+image_srgb(VipsImage **img)
+{
+	VipsImage	*out;
+
+	if (vips_image_get_typeof(*img, VIPS_META_ICC_NAME) != 0) {
+		if (vips_icc_transform(*img, &out, "srgb", "embedded", TRUE,
+		    "intent", VIPS_INTENT_PERCEPTUAL, NULL) == 0)
+			return (image_step(img, out));
+		vips_error_clear();
+	}
+
+	if (vips_image_guess_interpretation(*img) ==
+	    VIPS_INTERPRETATION_CMYK) {
+		if (vips_colourspace(*img, &out, VIPS_INTERPRETATION_sRGB,
+		    NULL) != 0)
+			return (-1);
+		return (image_step(img, out));
+	}
+
+	return (0);
+}
+
+/*
+ * Pixels only: no EXIF (a phone's GPS position, its serial number), XMP,
+ * IPTC, Photoshop or ICC data. libvips 8.14's webpsave keeps EXIF despite
+ * "strip", and rebuilds it from the exif-* fields, so every one of them
+ * goes, on a copy: an image shares its metadata with its source.
+ */
+static int
+image_bare(VipsImage **img)
+{
+	VipsImage	*out;
+	gchar		**fields;
+	size_t		 i;
+
+	if (vips_copy(*img, &out, NULL) != 0)
+		return (-1);
+	(void)image_step(img, out);
+
+	fields = vips_image_get_fields(*img);
+	for (i = 0; fields[i] != NULL; i++) {
+		if (vips_isprefix("exif-", fields[i]) ||
+		    strcmp(fields[i], VIPS_META_XMP_NAME) == 0 ||
+		    strcmp(fields[i], VIPS_META_IPTC_NAME) == 0 ||
+		    strcmp(fields[i], VIPS_META_PHOTOSHOP_NAME) == 0 ||
+		    strcmp(fields[i], VIPS_META_ICC_NAME) == 0 ||
+		    strcmp(fields[i], VIPS_META_ORIENTATION) == 0)
+			(void)vips_image_remove(*img, fields[i]);
+	}
+	g_strfreev(fields);
+
+	return (0);
+}
+
+/* 8-bit sRGB, with or without alpha: the pixels libwebp imports. */
+static int
+image_rgb8(VipsImage **img)
+{
+	VipsImage	*out;
+
+	if (vips_image_get_interpretation(*img) != VIPS_INTERPRETATION_sRGB ||
+	    vips_image_get_format(*img) != VIPS_FORMAT_UCHAR ||
+	    vips_image_get_bands(*img) < 3) {
+		if (vips_colourspace(*img, &out, VIPS_INTERPRETATION_sRGB,
+		    NULL) != 0)
+			return (-1);
+		(void)image_step(img, out);
+	}
+	if (vips_image_get_format(*img) != VIPS_FORMAT_UCHAR) {
+		if (vips_cast_uchar(*img, &out, NULL) != 0)
+			return (-1);
+		(void)image_step(img, out);
+	}
+	if (vips_image_get_bands(*img) > 4) {
+		if (vips_extract_band(*img, &out, 0, "n", 4, NULL) != 0)
+			return (-1);
+		(void)image_step(img, out);
+	}
+
+	return (0);
+}
+
+/*
+ * Decodes img in full (a truncated or corrupt file fails here) and
+ * encodes it as lossy WEBP at IMAGE_WEBP_QUALITY. The decoded pixels are
+ * freed as soon as libwebp has its own YUV copy of them.
+ */
+static enum image_result
+image_encode(VipsImage *img, void **out, size_t *outlen)
+{
+	WebPConfig		 config;
+	WebPPicture		 pic;
+	WebPMemoryWriter	 writer;
+	uint8_t			*pixels;
+	size_t			 size;
+	int			 bands, ok;
+
+	if ((pixels = vips_image_write_to_memory(img, &size)) == NULL)
+		return (IMAGE_NOT_IMAGE);
+
+	bands = vips_image_get_bands(img);
+	if (!WebPConfigPreset(&config, WEBP_PRESET_DEFAULT,
+	    IMAGE_WEBP_QUALITY) || !WebPPictureInit(&pic)) {
+		g_free(pixels);
+		return (IMAGE_FAILED);
+	}
+	config.method = IMAGE_WEBP_METHOD;
+
+	pic.width = vips_image_get_width(img);
+	pic.height = vips_image_get_height(img);
+	ok = bands == 4 ?
+	    WebPPictureImportRGBA(&pic, pixels, pic.width * 4) :
+	    WebPPictureImportRGB(&pic, pixels, pic.width * 3);
+	g_free(pixels);
+	if (!ok) {
+		WebPPictureFree(&pic);
+		return (IMAGE_FAILED);
+	}
+
+	WebPMemoryWriterInit(&writer);
+	pic.writer = WebPMemoryWrite;
+	pic.custom_ptr = &writer;
+	ok = WebPEncode(&config, &pic);
+	WebPPictureFree(&pic);
+	if (!ok) {
+		WebPMemoryWriterClear(&writer);
+		return (IMAGE_FAILED);
+	}
+
+	*out = writer.mem;
+	*outlen = writer.size;
+	return (IMAGE_OK);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define IMAGE_WEBP_QUALITY	15
+#define IMAGE_WEBP_METHOD	4	/* libwebp's effort, 0 (fast) to 6 */
 
 enum image_result {
 	IMAGE_OK,
@@ -38,8 +39,9 @@ enum image_result	image_probe(const void *data, size_t len,
 
 /*
  * Decodes data fully (a truncated file fails here) and encodes it as
- * WEBP at quality IMAGE_WEBP_QUALITY, same dimensions. *out is malloc'd:
- * release it with image_free.
+ * WEBP at quality IMAGE_WEBP_QUALITY: turned upright as its EXIF
+ * orientation says (so width and height swap for a quarter turn), in
+ * sRGB, with no metadata. Release *out with image_free.
  */
 enum image_result	image_to_webp(const void *data, size_t len,
 			    void **out, size_t *outlen);

@@ -7,8 +7,9 @@
  * that all its threads take from, and images have a lane of their own,
  * so quick work always finds a free thread.
  *
- * Slow threads also run at a lower CPU priority (nice 10), so that on a
- * busy machine the event loop and the quick lane win the cores first.
+ * Login and image threads also run at a lower CPU priority (nice 5 and
+ * 10), so that on a busy machine the event loop and the quick lane win
+ * the cores first, and a login still beats an image.
  *
  * Everything else stays Kore's: the task's socket pair, its registration
  * with the event loop, its state and result. A job thread only runs the
@@ -26,7 +27,13 @@
 #include "jobs.h"
 
 #define JOBS_THREADS_MAX	16
-#define JOBS_SLOW_NICE		10
+
+/* Each lane's CPU priority. */
+static const int	jobs_nice[JOBS_NLANES] = {
+	[JOBS_FAST] = 0,
+	[JOBS_LOGIN] = 5,
+	[JOBS_SLOW] = 10,
+};
 
 struct jobs_lane_queue {
 	pthread_mutex_t			lock;
@@ -35,18 +42,21 @@ struct jobs_lane_queue {
 	TAILQ_HEAD(, kore_task)		tasks;
 };
 
-static struct jobs_lane_queue	jobs_lanes[2];
+static struct jobs_lane_queue	jobs_lanes[JOBS_NLANES];
 
 static void	*jobs_thread(void *);
 static int	 jobs_lane_start(struct jobs_lane_queue *, int, int);
 
 int
-jobs_init(int fast_threads, int slow_threads)
+jobs_init(const int threads[JOBS_NLANES])
 {
-	if (jobs_lane_start(&jobs_lanes[JOBS_FAST], fast_threads, 0) == -1 ||
-	    jobs_lane_start(&jobs_lanes[JOBS_SLOW], slow_threads,
-	    JOBS_SLOW_NICE) == -1)
-		return (-1);
+	int	lane;
+
+	for (lane = 0; lane < JOBS_NLANES; lane++) {
+		if (jobs_lane_start(&jobs_lanes[lane], threads[lane],
+		    jobs_nice[lane]) == -1)
+			return (-1);
+	}
 
 	return (0);
 }

@@ -54,7 +54,9 @@ reply_json(struct http_request *req, int status, json_t *root)
 		fatal("reply_json: json_dumps failed");
 	json_decref(root);
 
+	/* Every JSON answer is one user's, or a token: never kept. */
 	http_response_header(req, "content-type", "application/json");
+	http_response_header(req, "cache-control", "no-store");
 	http_response(req, status, body, strlen(body));
 	free(body);
 }

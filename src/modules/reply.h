@@ -38,7 +38,7 @@ struct reply_error {
  */
 int	reply_method(struct http_request *req, int methods);
 
-/* Sends root (a JSON object or array) and releases it. */
+/* Sends root (a JSON object or array), not to be cached, and frees it. */
 void	reply_json(struct http_request *req, int status, json_t *root);
 
 /*

@@ -43,6 +43,8 @@ request_enter(struct http_request *req)
 	ctx->start_us = request_now_us();
 	request_id_init(req, ctx);
 	http_response_header(req, "x-request-id", ctx->id);
+	/* No answer is ever to be read as anything but its Content-Type. */
+	http_response_header(req, "x-content-type-options", "nosniff");
 
 	return (ctx);
 }

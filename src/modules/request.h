@@ -69,8 +69,9 @@ struct request_route {
 
 /*
  * The request's context: created on the first call (the request's start
- * time, its id, the X-Request-ID answer header and the access-log line
- * written when Kore frees the request); later calls return the same one.
+ * time, its id, the X-Request-ID and X-Content-Type-Options: nosniff
+ * answer headers, and the access-log line written when Kore frees the
+ * request); later calls return the same one.
  */
 struct request_ctx	*request_enter(struct http_request *req);
 

@@ -1,29 +1,39 @@
 /*
- * token: HS256 JWTs with libjwt.
+ * token: HS256 JWTs.
  *
- * libjwt 1.10 parses and signs, but leaves the algorithm and expiry checks
- * to the caller and compares signatures with strcmp(3). So the signature
- * is first checked here in constant time with libsodium's HMAC-SHA256,
- * and only a token that passes reaches libjwt's parser. A token must then
- * say HS256, carry sub, username, iat and exp, not be expired, and not be
- * issued in the future beyond a small clock skew.
+ * Issuing goes through libjwt. Verifying does not: libjwt 1.10 leaves the
+ * algorithm, header and expiry checks to the caller, compares signatures
+ * with strcmp(3), and parses more than it must. Here the signature is
+ * checked first, in constant time with libsodium's HMAC-SHA256, so only a
+ * token signed with our key is parsed at all; then jansson reads the
+ * header and the claims, strictly (RFC 8725): "alg" must be exactly
+ * "HS256", a "crit" header is refused (no extension is understood), "typ"
+ * may only say JWT; sub and username are strings, iat and exp integers,
+ * nbf if present an integer not in the future, and no token may live
+ * longer than the service issues them for.
  */
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include <jansson.h>
 #include <jwt.h>
 #include <sodium.h>
 
 #include "token.h"
 
-/* Clocks of replicas may drift a little; a day ahead is forged. */
-#define TOKEN_CLOCK_SKEW	60
+#define TOKEN_B64URL	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" \
+			"0123456789-_"
 
-static int	token_signature_ok(const char *, const char *);
-static int	token_copy_grant(jwt_t *, const char *, char *, size_t);
-static int	token_grant_int(jwt_t *, const char *, long *);
+static int		 token_signature_ok(const char *, const char *,
+			    const char *);
+static json_t		*token_part(const char *, size_t);
+static enum token_result token_header(json_t *);
+static enum token_result token_claims(json_t *, time_t, int64_t,
+			    struct token_claims *);
+static int		 token_string(json_t *, const char *, char *, size_t);
+static int		 token_int(json_t *, const char *, int, int64_t *);
 
 char *
 token_issue(const char *secret, const char *sub, const char *username,
@@ -55,46 +65,30 @@ cleanup:
 
 enum token_result
 token_verify(const char *secret, const char *token, time_t now,
-    struct token_claims *out)
+    int64_t max_ttl, struct token_claims *out)
 {
-	jwt_t			*jwt;
-	long			iat, exp;
-	enum token_result	ret;
+	const char		*dot1, *dot2;
+	json_t			*header, *claims;
+	enum token_result	 ret;
 
 	if (strlen(token) >= TOKEN_MAX)
 		return (TOKEN_MALFORMED);
 
-	if (!token_signature_ok(secret, token))
+	if ((dot1 = strchr(token, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL ||
+	    strchr(dot2 + 1, '.') != NULL ||
+	    !token_signature_ok(secret, token, dot2))
 		return (TOKEN_BAD_SIGNATURE);
 
-	if (jwt_decode(&jwt, token, (const unsigned char *)secret,
-	    (int)strlen(secret)) != 0)
-		return (TOKEN_MALFORMED);
+	claims = NULL;
+	if ((header = token_part(token, (size_t)(dot1 - token))) == NULL ||
+	    (claims = token_part(dot1 + 1, (size_t)(dot2 - dot1 - 1))) == NULL)
+		ret = TOKEN_MALFORMED;
+	else if ((ret = token_header(header)) == TOKEN_VALID)
+		ret = token_claims(claims, now, max_ttl, out);
 
-	if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
-		ret = TOKEN_BAD_ALG;
-		goto cleanup;
-	}
-
-	ret = TOKEN_BAD_CLAIMS;
-	if (!token_copy_grant(jwt, "sub", out->sub, sizeof(out->sub)) ||
-	    !token_copy_grant(jwt, "username", out->username,
-	    sizeof(out->username)))
-		goto cleanup;
-
-	if (!token_grant_int(jwt, "iat", &iat) ||
-	    !token_grant_int(jwt, "exp", &exp))
-		goto cleanup;
-	if (iat > (long)now + TOKEN_CLOCK_SKEW || exp < iat)
-		goto cleanup;
-
-	out->iat = iat;
-	out->exp = exp;
-
-	ret = (exp > (long)now) ? TOKEN_VALID : TOKEN_EXPIRED;
-
-cleanup:
-	jwt_free(jwt);
+	json_decref(header);
+	json_decref(claims);
 	return (ret);
 }
 
@@ -108,6 +102,8 @@ token_result_str(enum token_result r)
 		return ("malformed token");
 	case TOKEN_BAD_ALG:
 		return ("token algorithm is not HS256");
+	case TOKEN_BAD_HEADER:
+		return ("token header not understood");
 	case TOKEN_BAD_SIGNATURE:
 		return ("bad token signature");
 	case TOKEN_BAD_CLAIMS:
@@ -120,74 +116,134 @@ token_result_str(enum token_result r)
 }
 
 /*
- * Recomputes HMAC-SHA256 over "header.payload" and compares it with the
- * token's third part without leaking, through timing, how much matched.
+ * Recomputes HMAC-SHA256 over "header.payload" (up to sig, the second
+ * dot) and compares it with the token's third part without leaking,
+ * through timing, how much matched.
  */
 static int
-token_signature_ok(const char *secret, const char *token)
+token_signature_ok(const char *secret, const char *token, const char *sig)
 {
-	const char				*dot1, *dot2;
-	size_t					siglen;
-	unsigned char				mac[crypto_auth_hmacsha256_BYTES];
-	unsigned char				sig[crypto_auth_hmacsha256_BYTES];
-	crypto_auth_hmacsha256_state		st;
-
-	if ((dot1 = strchr(token, '.')) == NULL ||
-	    (dot2 = strchr(dot1 + 1, '.')) == NULL ||
-	    strchr(dot2 + 1, '.') != NULL)
-		return (0);
+	size_t				siglen;
+	unsigned char			mac[crypto_auth_hmacsha256_BYTES];
+	unsigned char			bin[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state	st;
 
 	/* libsodium 1.0.18 decodes any byte >= 0x80 as '_'. */
-	if (strspn(dot2 + 1, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789-_") != strlen(dot2 + 1))
+	sig++;
+	if (strspn(sig, TOKEN_B64URL) != strlen(sig))
 		return (0);
 
-	if (sodium_base642bin(sig, sizeof(sig), dot2 + 1, strlen(dot2 + 1),
-	    NULL, &siglen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-	    siglen != sizeof(sig))
+	if (sodium_base642bin(bin, sizeof(bin), sig, strlen(sig), NULL,
+	    &siglen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    siglen != sizeof(bin))
 		return (0);
 
 	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret,
 	    strlen(secret));
 	crypto_auth_hmacsha256_update(&st, (const unsigned char *)token,
-	    (unsigned long long)(dot2 - token));
+	    (unsigned long long)(sig - 1 - token));
 	crypto_auth_hmacsha256_final(&st, mac);
 
-	return (sodium_memcmp(mac, sig, sizeof(mac)) == 0);
+	return (sodium_memcmp(mac, bin, sizeof(mac)) == 0);
 }
 
-static int
-token_copy_grant(jwt_t *jwt, const char *name, char *dst, size_t len)
+/*
+ * One base64url part, decoded and read as a JSON object; NULL if it is
+ * not one. Duplicate names are refused (RFC 7519 leaves the choice), so
+ * no two readers of the same token can disagree on a claim.
+ */
+static json_t *
+token_part(const char *b64, size_t len)
 {
-	const char	*v;
+	json_t		*obj;
+	size_t		 binlen;
+	char		 bin[TOKEN_MAX];
 
-	if ((v = jwt_get_grant(jwt, name)) == NULL || *v == '\0' ||
-	    strlen(v) >= len)
+	if (strspn(b64, TOKEN_B64URL) < len ||
+	    sodium_base642bin((unsigned char *)bin, sizeof(bin), b64, len,
+	    NULL, &binlen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return (NULL);
+
+	obj = json_loadb(bin, binlen, JSON_REJECT_DUPLICATES, NULL);
+	if (obj != NULL && !json_is_object(obj)) {
+		json_decref(obj);
+		obj = NULL;
+	}
+
+	return (obj);
+}
+
+static enum token_result
+token_header(json_t *header)
+{
+	const char	*alg, *typ;
+
+	alg = json_string_value(json_object_get(header, "alg"));
+	if (alg == NULL || strcmp(alg, "HS256") != 0)
+		return (TOKEN_BAD_ALG);
+
+	if (json_object_get(header, "crit") != NULL)
+		return (TOKEN_BAD_HEADER);
+	if (json_object_get(header, "typ") != NULL &&
+	    ((typ = json_string_value(json_object_get(header, "typ"))) == NULL ||
+	    strcasecmp(typ, "JWT") != 0))
+		return (TOKEN_BAD_HEADER);
+
+	return (TOKEN_VALID);
+}
+
+static enum token_result
+token_claims(json_t *claims, time_t now, int64_t max_ttl,
+    struct token_claims *out)
+{
+	int64_t		nbf = INT64_MIN;	/* absent: no lower bound */
+
+	if (!token_string(claims, "sub", out->sub, sizeof(out->sub)) ||
+	    !token_string(claims, "username", out->username,
+	    sizeof(out->username)) ||
+	    !token_int(claims, "iat", 1, &out->iat) ||
+	    !token_int(claims, "exp", 1, &out->exp) ||
+	    !token_int(claims, "nbf", 0, &nbf))
+		return (TOKEN_BAD_CLAIMS);
+
+	/* exp >= iat first: then the difference fits a uint64_t. */
+	if (out->iat > (int64_t)now + TOKEN_CLOCK_SKEW ||
+	    out->exp < out->iat ||
+	    (uint64_t)out->exp - (uint64_t)out->iat > (uint64_t)max_ttl ||
+	    nbf > (int64_t)now + TOKEN_CLOCK_SKEW)
+		return (TOKEN_BAD_CLAIMS);
+
+	return (out->exp > (int64_t)now ? TOKEN_VALID : TOKEN_EXPIRED);
+}
+
+/* A claim that is a non-empty JSON string that fits dst. */
+static int
+token_string(json_t *claims, const char *name, char *dst, size_t len)
+{
+	json_t		*v;
+
+	if (!json_is_string(v = json_object_get(claims, name)) ||
+	    json_string_length(v) == 0 || json_string_length(v) >= len)
 		return (0);
 
-	(void)strcpy(dst, v);
+	memcpy(dst, json_string_value(v), json_string_length(v) + 1);
 	return (1);
 }
 
 /*
- * A grant that is a JSON integer. Not jwt_get_grant_int(): libjwt 1.10
- * reads a string, a real, null or an object as 0 without an error.
+ * A claim that is a JSON integer: not a string, a real, null or an
+ * object. 1 if it is, or if it is absent and not required.
  */
 static int
-token_grant_int(jwt_t *jwt, const char *name, long *out)
+token_int(json_t *claims, const char *name, int required, int64_t *out)
 {
-	char		*js, *end;
-	long		 v;
-	int		 ok;
+	json_t		*v;
 
-	if ((js = jwt_get_grants_json(jwt, name)) == NULL)
+	if ((v = json_object_get(claims, name)) == NULL)
+		return (!required);
+	if (!json_is_integer(v))
 		return (0);
-	errno = 0;
-	v = strtol(js, &end, 10);
-	ok = (js[0] == '-' || (js[0] >= '0' && js[0] <= '9')) &&
-	    *end == '\0' && errno == 0;
-	free(js);
-	if (ok)
-		*out = v;
-	return (ok);
+
+	*out = json_integer_value(v);
+	return (1);
 }

@@ -5,10 +5,14 @@
  * file Kore spooled a large one to, which is mapped read-only here. The
  * multipart reader returns a pointer into it, so neither the image
  * decoder nor the store ever sees a copy of a 32 MiB original. Checks go
- * from cheap to dear: the part and its size, then the image header (the
- * format by content, the pixel count), and only then the full decode and
- * the WEBP encode. The store is the last step and all or nothing
- * (gridfs_put_pair).
+ * from cheap to dear: the part and its size, the owner's quotas (one
+ * query), then the image header (the format by content, the pixel
+ * count), and only then the full decode and the WEBP encode. The store is
+ * the last step and all or nothing (gridfs_put_pair).
+ *
+ * Quotas count what is stored, so two uploads of one owner racing past
+ * the check can both land: MAX_USER_UPLOADS (inflight.c) bounds by how
+ * much.
  */
 
 #include <sys/mman.h>
@@ -17,6 +21,8 @@
 #include "image.h"
 #include "upload.h"
 
+static enum upload_result	upload_quota(const struct upload *,
+				    const char *, size_t);
 static enum upload_result	upload_image(const struct upload *,
 				    const char *, const struct multipart_part *,
 				    struct upload_ids *);
@@ -45,12 +51,28 @@ upload_store(const struct upload *up, const char *owner,
 		ret = UPLOAD_NO_DATA;
 	else if (part.len > up->max_bytes)
 		ret = UPLOAD_TOO_LARGE;
-	else
+	else if ((ret = upload_quota(up, owner, part.len)) == UPLOAD_OK)
 		ret = upload_image(up, owner, &part, ids);
 
 	if (map != NULL)
 		(void)munmap(map, up->body_len);
 	return (ret);
+}
+
+/* Room for one more original of len bytes (its copy is not known yet). */
+static enum upload_result
+upload_quota(const struct upload *up, const char *owner, size_t len)
+{
+	int64_t		originals, bytes;
+
+	if (gridfs_usage(owner, &originals, &bytes) != GRIDFS_OK)
+		return (UPLOAD_UNAVAILABLE);
+	if ((uint64_t)originals >= up->max_user_files)
+		return (UPLOAD_OVER_FILES);
+	if ((uint64_t)bytes + len > up->max_user_bytes)
+		return (UPLOAD_OVER_BYTES);
+
+	return (UPLOAD_OK);
 }
 
 /* The file part, within the size limit: probe, encode, name, store. */

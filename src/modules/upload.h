@@ -21,6 +21,8 @@ enum upload_result {
 	UPLOAD_OK,
 	UPLOAD_NO_DATA,		/* no file part named data */
 	UPLOAD_TOO_LARGE,	/* the file is over max_bytes */
+	UPLOAD_OVER_FILES,	/* the owner has max_user_files already */
+	UPLOAD_OVER_BYTES,	/* it would take the owner over max_user_bytes */
 	UPLOAD_TOO_MANY_PIXELS,	/* over max_pixels, from the header alone */
 	UPLOAD_NOT_IMAGE,	/* no accepted format, or broken */
 	UPLOAD_UNREADABLE,	/* the spooled body could not be mapped */
@@ -36,6 +38,8 @@ struct upload {
 	char		 boundary[MULTIPART_BOUNDARY_MAX + 1];
 	uint64_t	 max_bytes;	/* MAX_UPLOAD_BYTES */
 	uint64_t	 max_pixels;	/* MAX_PIXELS */
+	uint64_t	 max_user_files;	/* MAX_USER_FILES */
+	uint64_t	 max_user_bytes;	/* MAX_USER_BYTES */
 };
 
 /* The ids of what an upload stored. */

@@ -103,7 +103,7 @@ check_token(const char *token)
 	size_t			 len;
 
 	memset(&claims, 0, sizeof(claims));
-	r = token_verify(SECRET, token, NOW, &claims);
+	r = token_verify(SECRET, token, NOW, MAX_TTL, &claims);
 	check_claims(r, &claims);
 	CHECK(r != TOKEN_VALID && r != TOKEN_EXPIRED);
 
@@ -117,17 +117,17 @@ check_token(const char *token)
 	sig = resigned + len + 1;
 
 	memset(&claims, 0, sizeof(claims));
-	r = token_verify(SECRET, resigned, NOW, &claims);
+	r = token_verify(SECRET, resigned, NOW, MAX_TTL, &claims);
 	check_claims(r, &claims);
 	CHECK(r != TOKEN_BAD_SIGNATURE);
 
 	/*
 	 * The same signature, written otherwise, is a bad signature, decided
-	 * before libjwt (token.c): a byte outside base64url for a '_'.
+	 * before any JSON is read (token.c): a byte outside base64url for a '_'.
 	 */
 	if (strlen(resigned) < TOKEN_MAX && (p = strchr(sig, '_')) != NULL) {
 		*p = (char)0x80;
-		CHECK(token_verify(SECRET, resigned, NOW, &claims) ==
+		CHECK(token_verify(SECRET, resigned, NOW, MAX_TTL, &claims) ==
 		    TOKEN_BAD_SIGNATURE);
 	}
 	free(resigned);

@@ -13,13 +13,14 @@
 
 #define SECRET		"fuzz-secret-0123456789-0123456789-abcdef"
 #define NOW		((time_t)1700000000)
-#define SKEW		60		/* TOKEN_CLOCK_SKEW, private */
+#define SKEW		TOKEN_CLOCK_SKEW
+#define MAX_TTL		86400		/* JWT_TTL's default */
 #define SIG_B64_LEN	43		/* HMAC-SHA256, base64url, no padding */
 
 /*
  * The result is one of enum token_result, with a name; on VALID or
  * EXPIRED, sub and username are non-empty and bounded, iat <= now + skew,
- * exp >= iat, and VALID means exp > now.
+ * iat <= exp <= iat + MAX_TTL, and VALID means exp > now.
  */
 static inline void
 check_claims(enum token_result r, const struct token_claims *c)
@@ -37,6 +38,7 @@ check_claims(enum token_result r, const struct token_claims *c)
 	CHECK(len > 0 && len < sizeof(c->username));
 	CHECK(c->iat <= (int64_t)NOW + SKEW);
 	CHECK(c->exp >= c->iat);
+	CHECK(c->exp - c->iat <= MAX_TTL);
 	CHECK((r == TOKEN_VALID) == (c->exp > (int64_t)NOW));
 }
 

@@ -1,6 +1,6 @@
 /*
  * token_fuzz: token_verify() past the signature (src/modules/token.c):
- * the JSON that libjwt parses and the claim checks, which only a token
+ * the JSON it parses and the header and claim checks, which only a token
  * signed with the secret reaches.
  *
  * The input is "<header JSON>\0<payload JSON>", or, without a NUL, the
@@ -98,7 +98,7 @@ check_issue(const uint8_t *pl, size_t plen)
 	tok = token_issue(SECRET, sub, user, NOW, 3600);
 	CHECK(tok != NULL);
 	memset(&c, 0, sizeof(c));
-	r = token_verify(SECRET, tok, NOW, &c);
+	r = token_verify(SECRET, tok, NOW, MAX_TTL, &c);
 	check_claims(r, &c);
 
 	fits = sub[0] != '\0' && strlen(sub) < sizeof(c.sub) &&
@@ -146,7 +146,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	token = token_sign(unsigned_part, n);
 
 	memset(&claims, 0, sizeof(claims));
-	r = token_verify(SECRET, token, NOW, &claims);
+	r = token_verify(SECRET, token, NOW, MAX_TTL, &claims);
 	check_claims(r, &claims);
 	CHECK(r != TOKEN_BAD_SIGNATURE);
 	if (strlen(token) >= TOKEN_MAX)

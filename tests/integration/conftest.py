@@ -2,7 +2,8 @@
 started once per pytest session.
 
   stack        the started stack.Stack: 2 Kore instances behind nginx,
-               RUN_MODE=development, DEP_TIMEOUT=2, JWT_SECRET=stack.jwt_secret.
+               RUN_MODE=development, DEP_TIMEOUT=2, a random JWT_SECRET for the
+               session (stack.jwt_secret: a failing token can be decoded with it).
                See tools/stack.py for its attributes and fault
                helpers (stop_mariadb/start_mariadb, stop_mongo/start_mongo,
                restart_kore, kore_pids, kore_output, kore_problems, ...).
@@ -39,9 +40,6 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from stack import Stack  # noqa: E402
 
-# The integration tests' secret: fixed, so a failing token can be decoded
-# by hand; 48 bytes, above the 32 production demands.
-TEST_JWT_SECRET = "microgo-integration-tests-jwt-secret-0123456789ab"
 
 _report = {}
 
@@ -55,7 +53,6 @@ def basic_auth(user, pw):
 def stack(request):
     s = Stack(kore_instances=2, settings={
         "RUN_MODE": "development",
-        "JWT_SECRET": TEST_JWT_SECRET,
         "DEP_TIMEOUT": "2",
     })
     s.start()

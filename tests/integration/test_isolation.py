@@ -80,6 +80,59 @@ def test_login_does_not_hold_up_the_worker(single):
     assert statistics.median(lat) < took / 4, (took, lat)
 
 
+def test_logins_do_not_queue_downloads(single):
+    """argon2id has a lane of its own: with sixteen logins queued on the
+    worker's login thread, a download still finds a free quick thread."""
+    url = single.kore_urls[0]
+    auth = {"Authorization": basic("Rex", "Rex siu super")}
+    token = requests.post(url + "/login", headers=auth,
+                          timeout=30).json()["token"]
+    bearer = {"Authorization": "Bearer " + token}
+    fs_id = requests.post(url + "/upload", headers=bearer, files={
+        "data": ("small.png", _png(), "image/png")},
+        timeout=60).json()["fs_id"]
+
+    lat, stop = [], threading.Event()
+
+    def downloads():
+        with requests.Session() as session:
+            for _ in range(10000):
+                if stop.is_set():
+                    break
+                t = time.monotonic()
+                r = session.post(url + "/download", headers=bearer,
+                                 json={"fs_id": fs_id}, timeout=30)
+                lat.append(time.monotonic() - t)
+                assert r.status_code == 200
+
+    def flood():
+        for _ in range(3):
+            assert requests.post(url + "/login", headers=auth,
+                                 timeout=60).status_code == 200
+
+    probe = threading.Thread(target=downloads)
+    probe.start()
+    start = time.monotonic()
+    threads = [threading.Thread(target=flood) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.monotonic() - start
+    stop.set()
+    probe.join(timeout=30)
+    # 48 logins one at a time: long enough to queue anything behind them.
+    assert took > 0.5, took
+    assert len(lat) >= 10, (took, lat)
+    assert statistics.median(lat) < 0.1, (took, statistics.median(lat))
+
+
+def _png():
+    buf = io.BytesIO()
+    Image.new("RGB", (32, 32), (10, 200, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def test_compression_does_not_hold_up_the_worker(single):
     url = single.kore_urls[0]
     token = requests.post(url + "/login", headers={

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <jwt.h>
 #include <sodium.h>
 
@@ -20,6 +21,7 @@
 #define SECRET		"test-secret-0123456789abcdef-0123456789"
 #define OTHER_SECRET	"another-secret-0123456789abcdef-01234567"
 #define NOW		((time_t)1764000000)
+#define TTL		86400
 
 /* A token made with libjwt directly, to forge what token_issue won't. */
 static char *
@@ -62,6 +64,47 @@ forge_json(const char *key, const char *claims)
 
 	return (out);
 }
+
+static void
+b64url(char *out, size_t outlen, const char *in)
+{
+	assert_non_null(sodium_bin2base64(out, outlen,
+	    (const unsigned char *)in, strlen(in),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+}
+
+/*
+ * A token of the header and claims JSON given, as written, correctly
+ * signed with key: what a holder of the key could make, for the checks
+ * that come after the signature.
+ */
+static char *
+forge_raw(const char *key, const char *header, const char *claims)
+{
+	crypto_auth_hmacsha256_state	 st;
+	unsigned char			 mac[crypto_auth_hmacsha256_BYTES];
+	char				 h[1024], c[1024], sig[64], *out;
+
+	b64url(h, sizeof(h), header);
+	b64url(c, sizeof(c), claims);
+	assert_non_null(out = malloc(strlen(h) + strlen(c) + sizeof(sig) + 3));
+	(void)sprintf(out, "%s.%s", h, c);
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)key,
+	    strlen(key));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)out,
+	    strlen(out));
+	crypto_auth_hmacsha256_final(&st, mac);
+	assert_non_null(sodium_bin2base64(sig, sizeof(sig), mac, sizeof(mac),
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING));
+	strcat(out, ".");
+	strcat(out, sig);
+
+	return (out);
+}
+
+#define HS256		"{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
+#define CLAIMS(extra)	"{\"sub\":\"2\",\"username\":\"Rex\"," \
+			"\"iat\":1764000000,\"exp\":1764003600" extra "}"
 
 /* The valid token with its payload swapped for another user's. */
 static char *
@@ -107,7 +150,7 @@ test_issue_then_verify(void **state)
 	(void)state;
 
 	assert_non_null(tok = token_issue(SECRET, "42", "Mập", NOW, 86400));
-	assert_int_equal(token_verify(SECRET, tok, NOW, &c), TOKEN_VALID);
+	assert_int_equal(token_verify(SECRET, tok, NOW, TTL, &c), TOKEN_VALID);
 	assert_string_equal(c.sub, "42");
 	assert_string_equal(c.username, "Mập");
 	assert_int_equal(c.iat, NOW);
@@ -128,7 +171,7 @@ test_forgeries(void **state)
 	size_t			 i;
 	char			*good, big[TOKEN_MAX + 16];
 	struct token_claims	 c;
-	struct forgery		 cases[24];
+	struct forgery		 cases[48];
 	size_t			 n;
 
 	(void)state;
@@ -166,11 +209,53 @@ test_forgeries(void **state)
 	CASE("four parts", strdup("a.b.c.d"), NOW, TOKEN_BAD_SIGNATURE);
 	CASE("empty", strdup(""), NOW, TOKEN_BAD_SIGNATURE);
 	CASE("oversized", strdup(big), NOW, TOKEN_MALFORMED);
+
+	/* RFC 8725, with the right key: only what the service issues. */
+	CASE("forged as issued", forge_raw(SECRET, HS256, CLAIMS("")), NOW,
+	    TOKEN_VALID);
+	CASE("RS256 header", forge_raw(SECRET,
+	    "{\"alg\":\"RS256\",\"typ\":\"JWT\"}", CLAIMS("")), NOW,
+	    TOKEN_BAD_ALG);
+	CASE("lower-case alg", forge_raw(SECRET,
+	    "{\"alg\":\"hs256\",\"typ\":\"JWT\"}", CLAIMS("")), NOW,
+	    TOKEN_BAD_ALG);
+	CASE("alg none, signed anyway", forge_raw(SECRET,
+	    "{\"alg\":\"none\"}", CLAIMS("")), NOW, TOKEN_BAD_ALG);
+	CASE("no alg", forge_raw(SECRET, "{\"typ\":\"JWT\"}", CLAIMS("")),
+	    NOW, TOKEN_BAD_ALG);
+	CASE("alg not a string", forge_raw(SECRET, "{\"alg\":256}",
+	    CLAIMS("")), NOW, TOKEN_BAD_ALG);
+	CASE("crit", forge_raw(SECRET,
+	    "{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", CLAIMS("")), NOW,
+	    TOKEN_BAD_HEADER);
+	CASE("typ of another kind", forge_raw(SECRET,
+	    "{\"alg\":\"HS256\",\"typ\":\"at+jwt\"}", CLAIMS("")), NOW,
+	    TOKEN_BAD_HEADER);
+	CASE("header not an object", forge_raw(SECRET, "[\"HS256\"]",
+	    CLAIMS("")), NOW, TOKEN_MALFORMED);
+	CASE("claims twice", forge_raw(SECRET, HS256,
+	    CLAIMS(",\"sub\":\"1\"")), NOW, TOKEN_MALFORMED);
+	CASE("nbf ahead", forge_raw(SECRET, HS256,
+	    CLAIMS(",\"nbf\":1764000600")), NOW, TOKEN_BAD_CLAIMS);
+	CASE("nbf passed", forge_raw(SECRET, HS256,
+	    CLAIMS(",\"nbf\":1763999000")), NOW, TOKEN_VALID);
+	CASE("nbf a string", forge_raw(SECRET, HS256,
+	    CLAIMS(",\"nbf\":\"now\"")), NOW, TOKEN_BAD_CLAIMS);
+	CASE("far-future exp", forge(JWT_ALG_HS256, SECRET, "2", "Rex",
+	    NOW, NOW + 10L * 365 * 86400), NOW, TOKEN_BAD_CLAIMS);
+	CASE("a lifetime one second over JWT_TTL", forge(JWT_ALG_HS256, SECRET,
+	    "2", "Rex", NOW, NOW + TTL + 1), NOW, TOKEN_BAD_CLAIMS);
+	CASE("exp before iat", forge(JWT_ALG_HS256, SECRET, "2", "Rex",
+	    NOW, NOW - 1), NOW, TOKEN_BAD_CLAIMS);
+	CASE("iat far in the past, exp near", forge_json(SECRET,
+	    "{\"sub\":\"2\",\"username\":\"Rex\","
+	    "\"iat\":-9223372036854775807,\"exp\":9223372036854775807}"),
+	    NOW, TOKEN_BAD_CLAIMS);
 #undef CASE
 
 	for (i = 0; i < n; i++) {
 		enum token_result r = token_verify(SECRET, cases[i].token,
-		    cases[i].now, &c);
+		    cases[i].now, TTL, &c);
 		if (r != cases[i].want)
 			fail_msg("%s: %s, want %s", cases[i].name,
 			    token_result_str(r), token_result_str(cases[i].want));
@@ -187,8 +272,8 @@ static int	memcmp_calls, decode_calls;
 
 int	__real_sodium_memcmp(const void *, const void *, size_t);
 int	__wrap_sodium_memcmp(const void *, const void *, size_t);
-int	__real_jwt_decode(jwt_t **, const char *, const unsigned char *, int);
-int	__wrap_jwt_decode(jwt_t **, const char *, const unsigned char *, int);
+json_t	*__real_json_loadb(const char *, size_t, size_t, json_error_t *);
+json_t	*__wrap_json_loadb(const char *, size_t, size_t, json_error_t *);
 
 int
 __wrap_sodium_memcmp(const void *a, const void *b, size_t len)
@@ -197,18 +282,19 @@ __wrap_sodium_memcmp(const void *a, const void *b, size_t len)
 	return (__real_sodium_memcmp(a, b, len));
 }
 
-int
-__wrap_jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key,
-    int keylen)
+json_t *
+__wrap_json_loadb(const char *buf, size_t len, size_t flags,
+    json_error_t *err)
 {
 	decode_calls++;
-	return (__real_jwt_decode(jwt, token, key, keylen));
+	return (__real_json_loadb(buf, len, flags, err));
 }
 
 /*
  * A wrong signature is decided by one constant-time comparison of the
- * whole MAC, and never reaches libjwt, whose own check uses strcmp(3)
- * and would tell an attacker, by its timing, how many bytes were right.
+ * whole MAC (not strcmp(3), which would tell an attacker by its timing
+ * how many bytes were right), before a byte of JSON is read: header and
+ * claims are parsed only for a token signed with the key.
  */
 static void
 test_signature_compared_in_constant_time(void **state)
@@ -225,15 +311,16 @@ test_signature_compared_in_constant_time(void **state)
 	bad[len - 2] = bad[len - 2] == 'A' ? 'B' : 'A';
 
 	memcmp_calls = decode_calls = 0;
-	assert_int_equal(token_verify(SECRET, bad, NOW, &c),
+	assert_int_equal(token_verify(SECRET, bad, NOW, TTL, &c),
 	    TOKEN_BAD_SIGNATURE);
 	assert_int_equal(memcmp_calls, 1);
 	assert_int_equal(decode_calls, 0);
 
 	memcmp_calls = decode_calls = 0;
-	assert_int_equal(token_verify(SECRET, good, NOW, &c), TOKEN_VALID);
+	assert_int_equal(token_verify(SECRET, good, NOW, TTL, &c),
+	    TOKEN_VALID);
 	assert_int_equal(memcmp_calls, 1);
-	assert_int_equal(decode_calls, 1);
+	assert_int_equal(decode_calls, 2);
 
 	free(good);
 	free(bad);
