@@ -14,12 +14,13 @@ SRC		:= $(shell find src -name '*.[ch]') conf/build.conf $(wildcard assets/*)
 # Kore's headers, a C compiler (gcc, not build-essential: nothing here is
 # C++, and g++ with dpkg-dev is 60 MB more), the libraries' headers.
 DEB_BUILD	:= kore gcc pkg-config libmariadb-dev libmongoc-dev libbson-dev \
-		   libvips-dev libjwt-dev libjansson-dev libsodium-dev
+		   libvips-dev libwebp-dev libjwt-dev libjansson-dev libsodium-dev
 # Running the local stack (make run, make dev; tools/stack.py): MariaDB,
 # nginx, Python with requests for the launcher, pymongo and bson with
 # their C extensions (only recommended; the stand-in encodes every upload)
-# and mongomock for the MongoDB stand-in; curl for README's "Try it".
-DEB_RUN		:= $(DEB_BUILD) mariadb-server mariadb-client nginx-light curl \
+# and mongomock for the MongoDB stand-in; curl for README's "Try it";
+# openssl for the stack's self-signed TLS certificate.
+DEB_RUN		:= $(DEB_BUILD) mariadb-server mariadb-client nginx-light curl openssl \
 		   python3 python3-requests python3-pymongo python3-pymongo-ext \
 		   python3-bson-ext python3-mongomock
 # What make test adds: cmocka and valgrind (unit), clang with its
@@ -31,8 +32,11 @@ DEB_RUN		:= $(DEB_BUILD) mariadb-server mariadb-client nginx-light curl \
 # tests/compose/run.sh).
 DEB_TEST	:= $(DEB_RUN) libcmocka-dev valgrind clang libclang-rt-14-dev \
 		   python3-pytest python3-pil python3-yaml python3-gridfs
-# What make bench adds: wrk, gnuplot for the chart, Pillow to compare with.
-DEB_BENCH	:= $(DEB_RUN) wrk gnuplot-nox python3-pil
+# What make bench adds: wrk, gnuplot for the chart, Pillow to compare with,
+# valgrind to count instructions, and real photographs to encode (MATE's
+# and Plasma's wallpapers: photos under free licences, from Debian).
+DEB_BENCH	:= $(DEB_RUN) wrk gnuplot-nox python3-pil valgrind mate-backgrounds \
+		   plasma-workspace-wallpapers
 
 # $(call deb_install,PACKAGES[,SHELL TEST]): installs those of PACKAGES
 # that are not installed (so every target can call it), and nodejs and npm
@@ -77,7 +81,14 @@ $(STAGE):
 	mkdir -p $(STAGE)
 	for d in src conf assets cert; do ln -sfn ../../$$d $(STAGE)/$$d; done
 
+# kodev rebuilds an object only when its own .c is newer: after a change
+# to a header (a struct's layout), every object is rebuilt, or a module
+# would mix two layouts of one struct.
+STALE_OBJS	= [ ! -f $(1) ] || [ -z "$$(find src conf/build.conf -newer $(1) \
+		  \( -name '*.h' -o -name build.conf \))" ] || rm -rf $(2)
+
 microgo.so: $(SRC) | $(STAGE)
+	@$(call STALE_OBJS,$@,$(STAGE)/.objs)
 	cd $(STAGE) && CFLAGS="$(PKG_CFLAGS)" KODEV_OUTPUT=$(CURDIR) \
 	    KORE_BUILD_FLAVOR=$(FLAVOR) kodev build
 	@test -f microgo.so
@@ -87,6 +98,7 @@ microgo.so: $(SRC) | $(STAGE)
 asan: deps-build .build/asan/microgo.so
 
 .build/asan/microgo.so: $(SRC) | $(STAGE)
+	@$(call STALE_OBJS,$@,$(STAGE)/.objs-asan)
 	mkdir -p .build/asan
 	cd $(STAGE) && CFLAGS="$(PKG_CFLAGS)" KORE_OBJDIR=.objs-asan \
 	    KODEV_OUTPUT=$(CURDIR)/.build/asan KORE_BUILD_FLAVOR=asan kodev build
