@@ -1,8 +1,17 @@
 #!/usr/bin/python3
 """check.py: what tests/compose/run.sh asks of the running compose stack,
-through nginx on the published port, as a client would.
+through nginx on the published ports, as a client would, and through
+`docker inspect` / `docker exec` where the question is about the
+containers themselves.
 
   check.py api      --base-url URL --log-file F --log-offset N --docker D --project P
+  check.py security --base-url URL --tls-url URL --cacert F --docker D --project P
+                    --images IMG,IMG --state F
+  check.py persist  --base-url URL --docker D --project P --state F
+  check.py override --base-url URL --docker D --project P --state F --secret S
+  check.py rotated  --base-url URL --docker D --project P --state F
+  check.py renewed  --base-url URL --docker D --project P --state F
+  check.py seedless --base-url URL --docker D --project P --state F
   check.py failover --base-url URL --docker D --project P
 
 api:      the original's curl line, login (both seed users, one wrong
@@ -10,6 +19,29 @@ api:      the original's curl line, login (both seed users, one wrong
           three app replicas running; requests spread over at least two of
           them, and the shared log file written by at least two containers
           (the host= field of lines appended since offset N).
+security: no known key works (tokens signed with the development constant
+          microgo once shipped, an empty key, "secret", and alg=none get
+          401 on /me and /img_collection, while the same claims signed
+          with the generated key get 200); the generated secrets are in
+          no image's history or configuration and in no container's
+          configuration, each secret file has its owner and mode, the
+          old fixed database password opens nothing and the access account
+          may only SELECT authdb.users; TLS with the generated
+          certificate, HSTS on TLS only, plain HTTP on loopback only; the
+          hardening of app and nginx (capabilities, no-new-privileges,
+          read-only root, memory and pids limits) in docker inspect and in
+          the processes themselves. Saves a token and a digest of the key
+          in the state file.
+persist:  after `down` (volumes kept) and `up`: the same key, the saved
+          token still works.
+override: after `up` with JWT_SECRET=S in the environment: tokens are
+          signed with S, the saved token is refused.
+rotated:  after README's rotation (run --rm -e ROTATE=jwt_secret init,
+          restart app and nginx): a new key, the saved token refused, new
+          tokens signed with the new key (saved in its place).
+renewed:  after `down -v` and `up`: a new key, the saved token is refused,
+          the seed users log in (the databases were initialised again).
+seedless: after README's DELETE of the seed users: neither logs in.
 failover: `docker kill` one app replica, then 30 idempotent GETs (/healthz,
           /me) through nginx, all 200: nginx routes around the dead one.
 
@@ -19,6 +51,9 @@ anything failed. Standard library and requests; run with /usr/bin/python3.
 
 import argparse
 import base64
+import hashlib
+import hmac
+import json
 import os
 import re
 import struct
@@ -76,18 +111,33 @@ def docker(args, opts):
                           timeout=60)
 
 
-def app_containers(opts, running_only=True):
+def containers(opts, service=None, running_only=True):
+    """The project's containers (of one service), by full id."""
     args = ["ps", "-q", "--no-trunc",
-            "--filter", f"label=com.docker.compose.project={opts.project}",
-            "--filter", "label=com.docker.compose.service=app"]
+            "--filter", f"label=com.docker.compose.project={opts.project}"]
+    if service:
+        args += ["--filter", f"label=com.docker.compose.service={service}"]
     if not running_only:
         args.insert(1, "-a")
     out = docker(args, opts)
     return [c for c in out.stdout.split() if c]
 
 
-def login(s, base, user, password):
-    r = s.post(base + "/login", headers=basic(user, password), timeout=TIMEOUT)
+def app_containers(opts, running_only=True):
+    return containers(opts, "app", running_only)
+
+
+def one(opts, service):
+    found = containers(opts, service)
+    if not found:
+        raise RuntimeError(f"no running {service} container")
+    return found[0]
+
+
+def login(s, base, user, password, verify=True):
+    # verify per request: a session's is overridden by $REQUESTS_CA_BUNDLE.
+    r = s.post(base + "/login", headers=basic(user, password), timeout=TIMEOUT,
+               verify=verify)
     token = None
     if r.status_code == 200:
         try:
@@ -232,6 +282,331 @@ def run_api(opts):
           len(all_hosts & short) >= 2, detail, note=detail)
 
 
+# ------------------------------------------------------------- security
+
+SECRETS = ("jwt_secret", "access_pwd", "mariadb_root_pwd", "mongo_root_pwd")
+# Owner and mode of each (docker-compose.yml, the init service).
+SECRET_MODES = {"jwt_secret": "10001:10001 400", "access_pwd": "0:0 444",
+                "mariadb_root_pwd": "0:0 400", "mongo_root_pwd": "999:999 400"}
+# Keys nobody may sign a valid token with: the one microgo once shipped
+# as its development default, an empty one, a guess.
+KNOWN_KEYS = (("the old development constant",
+               b"microgo-development-secret-do-not-deploy"),
+              ("an empty key", b""), ('"secret"', b"secret"))
+OLD_ACCESS_PWD = "microgo-access-pwd"   # what init.sql and .env.example held
+APP_LIMITS = {"Memory": 1 << 30, "PidsLimit": 512}
+NGINX_LIMITS = {"Memory": 256 << 20, "PidsLimit": 256}
+NGINX_CAPS = ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"]
+# Linux capability numbers of NGINX_CAPS (linux/capability.h).
+CAP_BITS = {"CHOWN": 0, "SETGID": 6, "SETUID": 7, "NET_BIND_SERVICE": 10}
+
+
+def b64url(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def token_claims(token):
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def make_token(claims, key, alg="HS256"):
+    """A JWT of these claims, fresh iat and exp, HS256 with key (or, alg
+    "none", unsigned)."""
+    now = int(time.time())
+    claims = dict(claims, iat=now - 5, exp=now + 600)
+    compact = lambda o: json.dumps(o, separators=(",", ":")).encode("utf-8")
+    head = b64url(compact({"alg": alg, "typ": "JWT"})) + "." + b64url(compact(claims))
+    if alg == "none":
+        return head + "."
+    return head + "." + b64url(hmac.new(key, head.encode("ascii"), hashlib.sha256).digest())
+
+
+def signed_with(token, key):
+    head, _, sig = token.rpartition(".")
+    want = b64url(hmac.new(key, head.encode("ascii"), hashlib.sha256).digest())
+    return hmac.compare_digest(sig, want)
+
+
+def statuses(base, token, verify=True):
+    """The statuses of GET /me and GET /img_collection with this token."""
+    auth = {"Authorization": f"Bearer {token}"}
+    return tuple(requests.get(base + path, headers=auth, timeout=TIMEOUT,
+                              verify=verify).status_code
+                 for path in ("/me", "/img_collection"))
+
+
+def read_secrets(opts):
+    """The generated secrets, read where root may read them all (MariaDB's
+    container keeps its capabilities)."""
+    db = one(opts, "mariadb")
+    out = {}
+    for name in SECRETS:
+        r = docker(["exec", db, "cat", "/run/secrets/" + name], opts)
+        if r.returncode != 0 or not r.stdout.strip():
+            raise RuntimeError(f"cannot read /run/secrets/{name}: {r.stderr.strip()}")
+        out[name] = r.stdout.strip()
+    return out
+
+
+def digest(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def proc_status(opts, container):
+    """[{Name, Uid, CapEff, NoNewPrivs}] of every process in the container."""
+    r = docker(["exec", container, "sh", "-c",
+                "for f in /proc/[0-9]*/status; do cat \"$f\" 2>/dev/null; echo; done"], opts)
+    procs, cur = [], {}
+    for line in r.stdout.splitlines() + [""]:
+        if not line.strip():
+            if cur:
+                procs.append(cur)
+            cur = {}
+            continue
+        key, _, value = line.partition(":")
+        if key in ("Name", "Uid", "CapEff", "NoNewPrivs"):
+            cur[key] = value.split()[0] if value.split() else ""
+    return procs
+
+
+def cgroup_value(opts, container, v2, v1):
+    r = docker(["exec", container, "sh", "-c",
+                f"cat /sys/fs/cgroup/{v2} 2>/dev/null || cat /sys/fs/cgroup/{v1}"], opts)
+    return r.stdout.strip() if r.returncode == 0 else f"unreadable: {r.stderr.strip()}"
+
+
+def check_hardening(opts, name, container, caps, limits):
+    hc = json.loads(docker(["inspect", "-f", "{{json .HostConfig}}", container],
+                           opts).stdout)
+    norm = lambda xs: sorted(x.upper().replace("CAP_", "", 1) for x in (xs or []))
+    check(f"{name}: CapDrop ALL, CapAdd {caps or 'nothing'}",
+          norm(hc.get("CapDrop")) == ["ALL"] and norm(hc.get("CapAdd")) == caps,
+          f"CapDrop {hc.get('CapDrop')}, CapAdd {hc.get('CapAdd')}")
+    check(f"{name}: SecurityOpt no-new-privileges, ReadonlyRootfs",
+          "no-new-privileges:true" in (hc.get("SecurityOpt") or [])
+          and hc.get("ReadonlyRootfs") is True,
+          f"SecurityOpt {hc.get('SecurityOpt')}, ReadonlyRootfs {hc.get('ReadonlyRootfs')}")
+    check(f"{name}: Memory {limits['Memory']} and PidsLimit {limits['PidsLimit']}",
+          all(hc.get(k) == v for k, v in limits.items()),
+          f"Memory {hc.get('Memory')}, PidsLimit {hc.get('PidsLimit')}")
+    mem = cgroup_value(opts, container, "memory.max", "memory/memory.limit_in_bytes")
+    pids = cgroup_value(opts, container, "pids.max", "pids/pids.max")
+    used = cgroup_value(opts, container, "pids.current", "pids/pids.current")
+    check(f"{name}: the kernel enforces them (cgroup memory and pids limits)",
+          mem == str(limits["Memory"]) and pids == str(limits["PidsLimit"]),
+          f"memory {mem}, pids {pids}", note=f"{used} tasks in use")
+    write = docker(["exec", container, "sh", "-c", "touch /etc/microgo-write-test"], opts)
+    check(f"{name}: the root filesystem refuses writes", write.returncode != 0,
+          "touch /etc/microgo-write-test succeeded")
+
+
+def run_security(opts):
+    base = opts.base_url.rstrip("/")
+    tls = opts.tls_url.rstrip("/")
+    s = requests.Session()
+    r, token = login(s, base, "Rex", "Rex siu super")
+    if not check("login Rex (for the token checks)", token, f"{r.status_code} {r.text[:200]}"):
+        return
+    secrets = read_secrets(opts)
+    key = secrets["jwt_secret"].encode("utf-8")
+    claims = token_claims(token)
+    check("the app signs with the generated key (/run/secrets/jwt_secret, 64 hex digits)",
+          signed_with(token, key) and re.fullmatch(r"[0-9a-f]{64}", secrets["jwt_secret"]),
+          "the token's signature does not match the key in the secrets volume")
+    got = statuses(base, make_token(claims, key))
+    check("a token made here with the generated key: 200 on /me and /img_collection",
+          got == (200, 200), f"{got}: the forged tokens below would prove nothing")
+    for what, bad_key in KNOWN_KEYS:
+        got = statuses(base, make_token(claims, bad_key))
+        check(f"a token signed with {what}: 401 on /me and /img_collection",
+              got == (401, 401), f"{got}")
+    got = statuses(base, make_token(claims, None, alg="none"))
+    check("an unsigned token (alg none): 401 on /me and /img_collection",
+          got == (401, 401), f"{got}")
+
+    # Nowhere but in the volume: not in any image, not in any container's
+    # configuration (environment, command, labels).
+    values = list(secrets.values())
+    for image in opts.images.split(","):
+        hist = docker(["history", "--no-trunc", "--format", "{{.CreatedBy}}", image], opts)
+        conf = docker(["image", "inspect", image], opts)
+        env = json.loads(conf.stdout or "[{}]")[0].get("Config", {}).get("Env") or []
+        leaked = [n for n, v in secrets.items() if v in hist.stdout or v in conf.stdout]
+        named = [e for e in env if e.split("=")[0] in ("JWT_SECRET", "ACCESS_PWD")]
+        check(f"image {image}: no secret in its history or configuration",
+              hist.returncode == 0 and conf.returncode == 0 and not leaked and not named,
+              f"history rc {hist.returncode}, inspect rc {conf.returncode}, "
+              f"found {leaked}, Env {named}")
+    every = containers(opts, running_only=False)
+    leaked = []
+    for c in every:
+        text = docker(["inspect", c], opts).stdout
+        leaked += [f"{c[:12]}:{n}" for n, v in secrets.items() if v in text]
+    check(f"no secret in docker inspect of the {len(every)} containers", every and not leaked,
+          f"found {leaked}")
+    app = app_containers(opts)[0]
+    env = json.loads(docker(["inspect", "-f", "{{json .Config.Env}}", app], opts).stdout)
+    envd = dict(e.split("=", 1) for e in env)
+    check("the app's Env: JWT_SECRET_FILE and ACCESS_PWD_FILE, no JWT_SECRET or ACCESS_PWD value",
+          envd.get("JWT_SECRET_FILE") == "/run/secrets/jwt_secret"
+          and envd.get("ACCESS_PWD_FILE") == "/run/secrets/access_pwd"
+          and not envd.get("JWT_SECRET") and not envd.get("ACCESS_PWD")
+          and envd.get("RUN_MODE") == "production",
+          f"{sorted(k + '=' + ('<set>' if v else '') for k, v in envd.items() if 'SECRET' in k or 'PWD' in k or k == 'RUN_MODE')}")
+    r = docker(["exec", app, "sh", "-c", "stat -c '%n %u:%g %a' /run/secrets/*"], opts)
+    modes = {line.split()[0].rsplit("/", 1)[1]: " ".join(line.split()[1:])
+             for line in r.stdout.splitlines() if line.strip()}
+    check("each secret file has its reader as owner, and its mode",
+          modes == SECRET_MODES, f"{modes}")
+    unread = [n for n in ("mariadb_root_pwd", "mongo_root_pwd")
+              if docker(["exec", app, "cat", "/run/secrets/" + n], opts).returncode == 0]
+    check("the app cannot read the database root passwords", not unread, f"read {unread}")
+
+    # The databases: the access account with the generated password only,
+    # and in MariaDB with SELECT on authdb.users and nothing more.
+    db = one(opts, "mariadb")
+    old = docker(["exec", "-e", "MYSQL_PWD=" + OLD_ACCESS_PWD, db, "mariadb", "-h",
+                  "127.0.0.1", "-u", "accessuser", "-e", "SELECT 1"], opts)
+    check("MariaDB refuses accessuser with the old fixed password",
+          old.returncode != 0 and "Access denied" in old.stderr,
+          f"rc {old.returncode} {old.stderr.strip()[:200]}")
+    grants = docker(["exec", db, "sh", "-c",
+                     "MYSQL_PWD=$(cat /run/secrets/access_pwd) exec mariadb -h 127.0.0.1 "
+                     "-u accessuser -N -B -e 'SHOW GRANTS'"], opts)
+    rows = [g for g in grants.stdout.splitlines() if g and not g.startswith("GRANT USAGE ON *.*")]
+    check("MariaDB's accessuser (generated password) may SELECT authdb.users, nothing more",
+          grants.returncode == 0
+          and rows == ["GRANT SELECT ON `authdb`.`users` TO `accessuser`@`%`"],
+          f"rc {grants.returncode} {grants.stderr.strip()[:200]} {grants.stdout!r}")
+    mongo = one(opts, "mongodb")
+    probe = ("import pymongo\n"
+             "from pymongo.errors import PyMongoError\n"
+             "def ok(pwd):\n"
+             "    c = pymongo.MongoClient('127.0.0.1', 27017, username='accessuser', password=pwd,\n"
+             "                            authSource='image_records', serverSelectionTimeoutMS=3000)\n"
+             "    try:\n"
+             "        c.image_records.command('ping'); return True\n"
+             "    except PyMongoError:\n"
+             "        return False\n"
+             f"print(ok(open('/run/secrets/access_pwd').read().strip()), ok({OLD_ACCESS_PWD!r}))\n")
+    r = docker(["exec", mongo, "python3", "-c", probe], opts)
+    check("MongoDB: accessuser logs in with the generated password, not the old fixed one",
+          r.stdout.split() == ["True", "False"], f"{r.stdout.strip()} {r.stderr.strip()[-200:]}")
+
+    # TLS with the generated certificate, HSTS there only; plain HTTP on
+    # loopback only.
+    try:
+        rt = requests.get(tls + "/healthz", verify=opts.cacert, timeout=TIMEOUT)
+        hsts = rt.headers.get("Strict-Transport-Security", "")
+        check("HTTPS with cert/fullchain.pem: GET /healthz 200 with Strict-Transport-Security",
+              rt.status_code == 200 and hsts.startswith("max-age="),
+              f"{rt.status_code}, HSTS {hsts!r}", note=hsts)
+        rl, tls_token = login(requests.Session(), tls, "Rex", "Rex siu super",
+                              verify=opts.cacert)
+        check("HTTPS: login, then /me and /img_collection 200",
+              tls_token and statuses(tls, tls_token, opts.cacert) == (200, 200),
+              f"{rl.status_code} {rl.text[:200]}")
+    except requests.RequestException as exc:
+        check("HTTPS with cert/fullchain.pem answers", False, f"{type(exc).__name__}: {exc}")
+    rp = requests.get(base + "/healthz", timeout=TIMEOUT)
+    check("plain HTTP: GET /healthz 200 without Strict-Transport-Security",
+          rp.status_code == 200 and "Strict-Transport-Security" not in rp.headers,
+          f"{rp.status_code} {dict(rp.headers)}")
+    nginx = one(opts, "nginx")
+    plain = docker(["port", nginx, "80/tcp"], opts).stdout.split()
+    check("plain HTTP is published on 127.0.0.1 only",
+          plain and all(p.startswith("127.0.0.1:") for p in plain), f"{plain}")
+
+    # Hardening, as configured and as the processes have it.
+    for c in app_containers(opts):
+        check_hardening(opts, f"app {c[:12]}", c, [], APP_LIMITS)
+    check_hardening(opts, "nginx", nginx, NGINX_CAPS, NGINX_LIMITS)
+    procs = [p for p in proc_status(opts, app) if p.get("Name") == "kore"]
+    check("app: every kore process runs as 10001 with no capability and no_new_privs",
+          procs and all(p["Uid"] == "10001" and int(p["CapEff"], 16) == 0
+                        and p["NoNewPrivs"] == "1" for p in procs), f"{procs}")
+    procs = [p for p in proc_status(opts, nginx) if p.get("Name") == "nginx"]
+    mask = sum(1 << CAP_BITS[c] for c in NGINX_CAPS)
+    masters = [p for p in procs if p["Uid"] == "0"]
+    workers = [p for p in procs if p["Uid"] != "0"]
+    check("nginx: the master (root) holds only its four capabilities, the workers "
+          "(unprivileged) none, all no_new_privs",
+          len(masters) == 1 and int(masters[0]["CapEff"], 16) == mask and workers
+          and all(int(p["CapEff"], 16) == 0 for p in workers)
+          and all(p["NoNewPrivs"] == "1" for p in procs), f"{procs}")
+
+    with open(opts.state, "w") as f:
+        json.dump({"token": token, "key": digest(secrets["jwt_secret"])}, f)
+
+
+def run_persist(opts):
+    base = opts.base_url.rstrip("/")
+    state = json.load(open(opts.state))
+    key = read_secrets(opts)["jwt_secret"]
+    check("the key is the one from before (the secrets volume was kept)",
+          digest(key) == state["key"], "a different key")
+    got = statuses(base, state["token"])
+    check("the token issued before still works: 200 on /me and /img_collection",
+          got == (200, 200), f"{got}")
+    r, token = login(requests.Session(), base, "Rex", "Rex siu super")
+    check("login Rex -> 200 (the database passwords were kept too)", token,
+          f"{r.status_code} {r.text[:200]}")
+
+
+def run_override(opts):
+    base = opts.base_url.rstrip("/")
+    state = json.load(open(opts.state))
+    r, token = login(requests.Session(), base, "Rex", "Rex siu super")
+    check("with JWT_SECRET in the environment: login Rex -> 200", token,
+          f"{r.status_code} {r.text[:200]}")
+    check("the new token is signed with that JWT_SECRET, not the generated key",
+          token and signed_with(token, opts.secret.encode("utf-8")), "another key signed it")
+    got = statuses(base, state["token"])
+    check("the token signed with the generated key: 401", got == (401, 401), f"{got}")
+    key = read_secrets(opts)["jwt_secret"]
+    check("the generated key is still in the volume, unchanged", digest(key) == state["key"],
+          "the volume's key changed")
+
+
+def run_renewed(opts):
+    base = opts.base_url.rstrip("/")
+    state = json.load(open(opts.state))
+    key = read_secrets(opts)["jwt_secret"]
+    check("after down -v: a new key", digest(key) != state["key"], "the same key")
+    got = statuses(base, state["token"])
+    check("after down -v: the old token gets 401", got == (401, 401), f"{got}")
+    r, token = login(requests.Session(), base, "Rex", "Rex siu super")
+    check("after down -v: login Rex -> 200, /me 200 (databases initialised again)",
+          token and statuses(base, token)[0] == 200, f"{r.status_code} {r.text[:200]}")
+
+
+def run_rotated(opts):
+    base = opts.base_url.rstrip("/")
+    state = json.load(open(opts.state))
+    key = read_secrets(opts)["jwt_secret"]
+    check("after ROTATE=jwt_secret: a new key in the volume", digest(key) != state["key"],
+          "the same key")
+    got = statuses(base, state["token"])
+    check("after the rotation: a token signed with the old key gets 401", got == (401, 401),
+          f"{got}")
+    r, token = login(requests.Session(), base, "Rex", "Rex siu super")
+    check("after the rotation: login Rex -> 200, signed with the new key, /me 200",
+          token and signed_with(token, key.encode("utf-8"))
+          and statuses(base, token) == (200, 200), f"{r.status_code} {r.text[:200]}")
+    if token:
+        with open(opts.state, "w") as f:
+            json.dump({"token": token, "key": digest(key)}, f)
+
+
+def run_seedless(opts):
+    base = opts.base_url.rstrip("/")
+    for user, pwd in (("Rex", "Rex siu super"), ("Mập", "Mập khùng")):
+        r, _ = login(requests.Session(), base, user, pwd)
+        check(f"after README's DELETE: the seed user {user} gets 401", r.status_code == 401,
+              f"{r.status_code} {r.text[:200]}")
+
+
 def run_failover(opts):
     base = opts.base_url.rstrip("/")
     r, token = login(requests.Session(), base, "Rex", "Rex siu super")
@@ -267,17 +642,27 @@ def run_failover(opts):
           not bad, f"failed: {bad}", note=f"slowest {slowest:.2f} s")
 
 
+MODES = {"api": run_api, "security": run_security, "persist": run_persist,
+         "override": run_override, "rotated": run_rotated, "renewed": run_renewed,
+         "seedless": run_seedless, "failover": run_failover}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("mode", choices=("api", "failover"))
+    ap.add_argument("mode", choices=tuple(MODES))
     ap.add_argument("--base-url", required=True)
+    ap.add_argument("--tls-url", help="security: nginx's HTTPS address")
+    ap.add_argument("--cacert", help="security: the certificate to trust")
+    ap.add_argument("--images", default="", help="security: images to search, by name")
+    ap.add_argument("--state", help="a token and the key's digest, kept between modes")
+    ap.add_argument("--secret", help="override: the JWT_SECRET given")
     ap.add_argument("--docker", default="/usr/bin/docker")
     ap.add_argument("--project", required=True)
     ap.add_argument("--log-file", default="logs/app_logs.log")
     ap.add_argument("--log-offset", type=int, default=0)
     opts = ap.parse_args()
     try:
-        (run_api if opts.mode == "api" else run_failover)(opts)
+        MODES[opts.mode](opts)
     except Exception as exc:  # a crash is a failed check, not a lost count
         check(f"{opts.mode} checks ran to the end", False, f"{type(exc).__name__}: {exc}")
     sys.exit(summary())

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tests/compose/run.sh: the deployment test, for real. Runs
-# docker-compose.yml (nginx, 3 app replicas built from the Dockerfile,
-# MariaDB, MongoDB, wait-for-it) on a private Docker engine and checks it
-# from outside, through nginx. See tests/compose/README.md.
+# docker-compose.yml (the init service, nginx, 3 app replicas built from
+# the Dockerfile, MariaDB, MongoDB, wait-for-it) on a private Docker engine
+# as a fresh checkout has it (no .env, no certificate, no volumes) and
+# checks it from outside, through nginx, and with docker inspect and exec.
+# See tests/compose/README.md.
 #
 #   sudo tests/compose/run.sh          # root: it installs packages and runs dockerd
 #
@@ -10,14 +12,18 @@
 #   MICROGO_DOCKER_DIR  the engine's state (images, layers, volumes), kept
 #                       between runs so the base images are built once;
 #                       default /var/tmp/microgo-docker
-#   HOST_PORT           nginx's published port; default: a free one
+#   HOST_PORT           nginx's published plain HTTP port; default: a free one
+#   HOST_TLS_PORT       nginx's published HTTPS port; default: a free one
 #   KEEP_STACK=1        leave the stack and the engine running at the end
 #                       (DOCKER_HOST is printed; stop it with run.sh --stop)
 #
 # Phases: packages, engine, base image, local images, app image, up,
-# checks, postman, failover, down. Every wait is bounded. Whatever happens,
-# the stack is taken down (down -v), the engine this script started is
-# stopped by its pid, and a .env that was there before is put back.
+# checks, security, postman, failover, restart (down, up: the same
+# secrets), override (JWT_SECRET given), rotate (README's rotation of the
+# key), renew (down -v, up: new secrets), seed-users (README's removal),
+# down. Every wait is bounded. Whatever happens, the stack is taken down
+# (down -v), the engine this script started is stopped by its pid, and a
+# developer's .env and cert/*.pem, set aside meanwhile, are put back.
 # Prints each phase's duration and, last, "N passed, N failed".
 set -euo pipefail
 
@@ -31,14 +37,18 @@ SOCK=$WORK/docker.sock
 PIDFILE=$WORK/docker.pid
 COMPOSE=(docker-compose -p "$PROJECT" -f docker-compose.yml
 	 -f tests/compose/docker-compose.test.yml)
-ENV_SAVED=$ROOT/.env.compose-test-saved
+# A developer's .env and certificate, out of the way while the test runs
+# (its existence means a run is under way, or was killed: see set_aside).
+SAVED=$ROOT/.compose-test-saved
+CHECKOUT_FILES=(.env cert/fullchain.pem cert/privkey.pem)
+STATE=$WORK/check-state.json
 
 PASSED=0
 FAILED=0
 PHASES=()
 STARTED_DOCKERD=
 STACK_UP=
-ENV_WRITTEN=
+SET_ASIDE=
 FINISHED=
 
 # Runs "$@" under `timeout SECS` as a background job and waits for it:
@@ -159,33 +169,36 @@ stop_dockerd() {
 	STARTED_DOCKERD=
 }
 
-# ------------------------------------------------------------------ .env
+# ---------------------------------------------------- the checkout's files
 
-# The app service reads .env (env_file). The test writes its own, in
-# production mode with a fresh secret, and puts a developer's back after.
-write_env() {
-	if [ -f "$ENV_SAVED" ]; then
-		# An earlier run was killed before restoring: the .env now there
-		# is that run's; the saved one is the developer's.
-		mv -f "$ENV_SAVED" "$ROOT/.env"
-	fi
-	if [ -f "$ROOT/.env" ]; then
-		mv "$ROOT/.env" "$ENV_SAVED"
-	fi
-	ENV_WRITTEN=1
-	{
-		grep -vE '^[[:space:]]*(RUN_MODE|JWT_SECRET)=' "$ROOT/.env.example"
-		echo "# written by tests/compose/run.sh"
-		echo "RUN_MODE=production"
-		echo "JWT_SECRET=$(head -c 48 /dev/urandom | base64 -w0)"
-	} > "$ROOT/.env"
+# The test runs the checkout as a fresh one is: no .env (compose's defaults
+# only) and no certificate (the init service makes one). A developer's
+# .env and cert/*.pem go to $SAVED meanwhile and come back afterwards; what
+# the test made there is removed.
+put_back() {
+	local f
+	[ -d "$SAVED" ] || return 0
+	for f in "${CHECKOUT_FILES[@]}"; do
+		rm -f "$ROOT/$f"
+		if [ -e "$SAVED/$f" ]; then
+			mv -f "$SAVED/$f" "$ROOT/$f"
+		fi
+	done
+	rm -rf "$SAVED"
 }
 
-restore_env() {
-	[ -n "$ENV_WRITTEN" ] || return 0
-	rm -f "$ROOT/.env"
-	[ ! -f "$ENV_SAVED" ] || mv -f "$ENV_SAVED" "$ROOT/.env"
-	ENV_WRITTEN=
+set_aside() {
+	local f
+	# An earlier run was killed before putting them back: what is in the
+	# checkout now is that run's; the saved files are the developer's.
+	put_back
+	mkdir -p "$SAVED/cert"
+	SET_ASIDE=1
+	for f in "${CHECKOUT_FILES[@]}"; do
+		if [ -e "$ROOT/$f" ]; then
+			mv "$ROOT/$f" "$SAVED/$f"
+		fi
+	done
 }
 
 # ------------------------------------------------------------- teardown
@@ -194,7 +207,7 @@ diagnostics() {
 	log "diagnostics: containers"
 	timeout 30 "${COMPOSE[@]}" ps || true
 	local svc
-	for svc in mariadb mongodb wait-for-it app nginx; do
+	for svc in init mariadb mongodb wait-for-it app nginx; do
 		log "diagnostics: the last lines of $svc"
 		timeout 30 "${COMPOSE[@]}" logs --no-color --tail 25 "$svc" 2>&1 || true
 	done
@@ -222,7 +235,7 @@ finish() {
 		down > /dev/null 2>&1 || log "down failed"
 	fi
 	stop_dockerd
-	restore_env
+	[ -z "$SET_ASIDE" ] || put_back
 	# A signal, or an error no check counted.
 	if [ "$rc" -ge 128 ] || { [ "$rc" -ne 0 ] && [ "$FAILED" -eq 0 ]; }; then
 		fail "run.sh stopped early (status $rc)"
@@ -275,8 +288,8 @@ unset COMPOSE_FILE COMPOSE_PROJECT_NAME DOCKER_CONTEXT
 start_dockerd
 phase_end
 
-# The test's .env first: compose reads it for every command, down too.
-write_env
+# Before any compose command: compose reads .env for every one, down too.
+set_aside
 # Whatever an earlier, killed run left of the stack.
 timeout 120 "${COMPOSE[@]}" down -v -t 1 --remove-orphans > /dev/null 2>&1 || true
 
@@ -317,14 +330,15 @@ phase_end
 
 # ------------------------------------------------------------ app image
 phase_start app-image
-if bounded 1200 "${COMPOSE[@]}" build app > "$WORK/build-app.log" 2>&1; then
-	pass "the app image builds from the Dockerfile"
+if bounded 1200 "${COMPOSE[@]}" build init app > "$WORK/build-app.log" 2>&1; then
+	pass "the app image and the init image build from the Dockerfile"
 else
 	tail -40 "$WORK/build-app.log"
-	fail "the app image builds from the Dockerfile (log: $WORK/build-app.log)"
+	fail "the app image and the init image build from the Dockerfile (log: $WORK/build-app.log)"
 	exit 1
 fi
-APP_IMAGE=${PROJECT}_app	# docker-compose 1.29 names it so
+APP_IMAGE=${PROJECT}_app	# docker-compose 1.29 names them so
+INIT_IMAGE=${PROJECT}_init
 APP_SIZE=$("$DOCKER" image inspect -f '{{.Size}}' "$APP_IMAGE" 2> /dev/null |
 	awk '{ printf "%.0f MB", $1 / 1e6 }')
 log "app image $APP_IMAGE: $APP_SIZE"
@@ -343,37 +357,52 @@ else
 fi
 
 # ------------------------------------------------------------------- up
-phase_start up
-if [ -z "${HOST_PORT:-}" ]; then
-	HOST_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("0.0.0.0", 0)); print(s.getsockname()[1])')
-fi
-export HOST_PORT
-export MARIADB_ROOT_PASSWORD MONGO_ROOT_PASSWORD
-MARIADB_ROOT_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+')
-MONGO_ROOT_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+')
-mkdir -p logs
-LOG_OFFSET=$(stat -c %s logs/app_logs.log 2> /dev/null || echo 0)
-STACK_UP=1
-# `up` itself waits for the healthchecks the depends_on conditions name.
-if bounded 600 "${COMPOSE[@]}" up -d --build; then
-	up_ok=1
-else
-	up_ok=
-fi
-# Then nginx must become healthy too: at most 120 s.
-nginx_health=
-if [ -n "$up_ok" ]; then
+
+# up [ENV=VALUE...]: `up -d` (with those variables in its environment), then
+# nginx restarted when asked (UP_RESTART_NGINX=1: it resolved the app's
+# old addresses) and healthy within 120 s. `up` itself waits for the
+# healthchecks the depends_on conditions name.
+stack_up() {
+	STACK_UP=1
+	if ! bounded 600 env "$@" "${COMPOSE[@]}" up -d; then
+		log "up failed"
+		return 1
+	fi
+	if [ -n "${UP_RESTART_NGINX:-}" ]; then
+		bounded 120 "${COMPOSE[@]}" restart -t 5 nginx || return 1
+	fi
+	nginx_healthy
+}
+
+nginx_healthy() {
+	local nginx_id health=
 	nginx_id=$("${COMPOSE[@]}" ps -q nginx)
 	for _ in $(seq 120); do
-		nginx_health=$("$DOCKER" inspect -f '{{.State.Health.Status}}' "$nginx_id" 2> /dev/null || true)
-		[ "$nginx_health" != healthy ] || break
+		health=$("$DOCKER" inspect -f '{{.State.Health.Status}}' "$nginx_id" 2> /dev/null || true)
+		[ "$health" != healthy ] || return 0
 		sleep 1
 	done
-fi
-if [ -n "$up_ok" ] && [ "$nginx_health" = healthy ]; then
-	pass "docker-compose up: every service healthy, nginx on port $HOST_PORT"
+	log "nginx is ${health:-not started}"
+	return 1
+}
+
+phase_start up
+free_port() {
+	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("0.0.0.0", 0)); print(s.getsockname()[1])'
+}
+HOST_PORT=${HOST_PORT:-$(free_port)}
+HOST_TLS_PORT=${HOST_TLS_PORT:-$(free_port)}
+export HOST_PORT HOST_TLS_PORT
+BASE=http://127.0.0.1:$HOST_PORT
+TLS_BASE=https://localhost:$HOST_TLS_PORT
+mkdir -p logs
+LOG_OFFSET=$(stat -c %s logs/app_logs.log 2> /dev/null || echo 0)
+rm -f "$STATE"
+if stack_up && [ -f cert/fullchain.pem ] && [ -f cert/privkey.pem ]; then
+	pass "docker-compose up with no .env: every service healthy, HTTP on" \
+		"127.0.0.1:$HOST_PORT, HTTPS on $HOST_TLS_PORT, a certificate in cert/"
 else
-	fail "docker-compose up: every service healthy (nginx: ${nginx_health:-not started})"
+	fail "docker-compose up with no .env: every service healthy, a certificate in cert/"
 	exit 1
 fi
 "${COMPOSE[@]}" ps
@@ -382,18 +411,28 @@ phase_end
 # --------------------------------------------------------------- checks
 phase_start checks
 out=$WORK/check-api.out
-timeout 300 "$PYTHON" "$HERE/check.py" api --base-url "http://127.0.0.1:$HOST_PORT" \
+timeout 300 "$PYTHON" "$HERE/check.py" api --base-url "$BASE" \
 	--docker "$DOCKER" --project "$PROJECT" \
 	--log-file "$ROOT/logs/app_logs.log" --log-offset "$LOG_OFFSET" |
 	tee "$out" || true
 add_counts "$out" "API checks"
 phase_end
 
+# ------------------------------------------------------------- security
+phase_start security
+out=$WORK/check-security.out
+timeout 300 "$PYTHON" "$HERE/check.py" security --base-url "$BASE" \
+	--tls-url "$TLS_BASE" --cacert "$ROOT/cert/fullchain.pem" \
+	--images "$APP_IMAGE,$INIT_IMAGE" --state "$STATE" \
+	--docker "$DOCKER" --project "$PROJECT" | tee "$out" || true
+add_counts "$out" "security checks"
+phase_end
+
 # -------------------------------------------------------------- postman
 phase_start postman
 if [ -x tests/postman/run.sh ]; then
 	out=$WORK/postman.out
-	if bounded 600 tests/postman/run.sh "http://127.0.0.1:$HOST_PORT" > "$out" 2>&1; then
+	if bounded 600 tests/postman/run.sh "$BASE" > "$out" 2>&1; then
 		tail -3 "$out"
 		pass "Postman collection (newman) against the stack: $(tail -1 "$out")"
 	else
@@ -408,9 +447,90 @@ phase_end
 # ------------------------------------------------------------- failover
 phase_start failover
 out=$WORK/check-failover.out
-timeout 300 "$PYTHON" "$HERE/check.py" failover --base-url "http://127.0.0.1:$HOST_PORT" \
+timeout 300 "$PYTHON" "$HERE/check.py" failover --base-url "$BASE" \
 	--docker "$DOCKER" --project "$PROJECT" | tee "$out" || true
 add_counts "$out" "failover checks"
+phase_end
+
+# check_after NAME MODE [ARGS...]: check.py MODE against the stack as it is now.
+check_after() {
+	local out=$WORK/check-$1.out
+	timeout 300 "$PYTHON" "$HERE/check.py" "$2" --base-url "$BASE" --state "$STATE" \
+		--docker "$DOCKER" --project "$PROJECT" "${@:3}" | tee "$out" || true
+	add_counts "$out" "$1 checks"
+}
+
+# -------------------------------------------------------------- restart
+# down without -v, then up: the volumes (secrets, databases) are kept.
+phase_start restart
+if [ ! -f "$STATE" ]; then
+	fail "restart: the security checks saved no token to compare with"
+elif bounded 180 "${COMPOSE[@]}" down -t 1 && stack_up; then
+	pass "docker-compose down (volumes kept), up: healthy again"
+	check_after restart persist
+else
+	fail "docker-compose down (volumes kept), up: healthy again"
+fi
+phase_end
+
+# ------------------------------------------------------------- override
+# JWT_SECRET in up's environment (as from .env): the app is recreated
+# and signs with it; without it again, the generated key is back.
+phase_start override
+GIVEN_SECRET=$(head -c 48 /dev/urandom | base64 -w0)
+if [ -f "$STATE" ] && UP_RESTART_NGINX=1 stack_up JWT_SECRET="$GIVEN_SECRET"; then
+	check_after override override --secret "$GIVEN_SECRET"
+	if UP_RESTART_NGINX=1 stack_up; then
+		check_after override-undone persist
+	else
+		fail "up without JWT_SECRET again: healthy"
+	fi
+else
+	fail "up with JWT_SECRET in the environment: healthy"
+fi
+phase_end
+
+# --------------------------------------------------------------- rotate
+# README's rotation of JWT_SECRET, as written there.
+phase_start rotate
+if [ -f "$STATE" ] &&
+    bounded 120 "${COMPOSE[@]}" run --rm -e ROTATE=jwt_secret init &&
+    bounded 120 "${COMPOSE[@]}" restart app &&
+    bounded 120 "${COMPOSE[@]}" restart nginx && nginx_healthy; then
+	pass "README's rotation: run --rm -e ROTATE=jwt_secret init, restart app, restart nginx"
+	check_after rotate rotated
+else
+	fail "README's rotation: run --rm -e ROTATE=jwt_secret init, restart app, restart nginx"
+fi
+phase_end
+
+# ---------------------------------------------------------------- renew
+# down -v drops the secrets with the databases; the next up makes new ones.
+phase_start renew
+if [ -f "$STATE" ] && bounded 180 "${COMPOSE[@]}" down -v -t 1 && stack_up; then
+	pass "docker-compose down -v, up: healthy with new secrets"
+	check_after renew renewed
+else
+	fail "docker-compose down -v, up: healthy with new secrets"
+fi
+phase_end
+
+# ----------------------------------------------------------- seed users
+# README's removal of the seed users, as written there (through `exec -T`,
+# the SQL on standard input; plain timeout, not bounded: a background job's
+# standard input is /dev/null).
+phase_start seed-users
+if timeout 60 "${COMPOSE[@]}" exec -T mariadb sh -c \
+    'MYSQL_PWD=$(cat /run/secrets/mariadb_root_pwd) exec mariadb -uroot --default-character-set=utf8mb4 authdb' \
+    <<'SQL'
+DELETE FROM users WHERE username IN ('Mập', 'Rex');
+SQL
+then
+	pass "README's DELETE of the seed users runs"
+	check_after seed-users seedless
+else
+	fail "README's DELETE of the seed users runs"
+fi
 phase_end
 
 # ----------------------------------------------------------------- down
@@ -418,7 +538,7 @@ if [ -n "${KEEP_STACK:-}" ]; then
 	STACK_UP=
 	STARTED_DOCKERD=
 	log "KEEP_STACK: left running; DOCKER_HOST=unix://$SOCK;" \
-		"nginx on http://127.0.0.1:$HOST_PORT; stop with: $0 --stop"
+		"nginx on $BASE and $TLS_BASE; stop with: $0 --stop"
 	exit 0
 fi
 phase_start down

@@ -1,6 +1,9 @@
 #!/bin/bash
 # Entrypoint of microgo-test/mariadb (see the Dockerfile): the parts of the
-# official image's entrypoint that microgo's compose file relies on.
+# official image's entrypoint that microgo's compose file relies on, in
+# the same order: the *_FILE variables are read as root, then it starts
+# over as mysql, which initialises an empty datadir (init scripts
+# included) and runs the server.
 set -euo pipefail
 # shellcheck disable=SC2119
 
@@ -8,6 +11,23 @@ DATADIR=/var/lib/mysql
 SOCKET=/run/mysqld/mysqld.sock
 
 log() { echo "$(date -u +%FT%TZ) [entrypoint] $*"; }
+
+# file_env VAR: VAR from the file VAR_FILE names, as the official image's
+# file_env: both set is an error; $(< file) drops trailing newlines only.
+file_env() {
+	local var=$1 file_var="${1}_FILE" val=""
+	if [ -n "${!var:-}" ] && [ -n "${!file_var:-}" ]; then
+		log "error: both $var and $file_var are set (but are exclusive)" >&2
+		exit 1
+	fi
+	if [ -n "${!var:-}" ]; then
+		val=${!var}
+	elif [ -n "${!file_var:-}" ]; then
+		val=$(< "${!file_var}")
+	fi
+	export "$var"="$val"
+	unset "$file_var"
+}
 
 # Runs SQL from stdin as root over the socket.
 # shellcheck disable=SC2120
@@ -18,19 +38,19 @@ sql() {
 }
 
 init_datadir() {
-	local root_pw=${MARIADB_ROOT_PASSWORD:-${MYSQL_ROOT_PASSWORD:-}}
+	local root_pw=${MARIADB_ROOT_PASSWORD:-}
 	if [ -z "$root_pw" ]; then
 		log "error: database is uninitialized and MARIADB_ROOT_PASSWORD is not set" >&2
 		exit 1
 	fi
 
 	log "initialising $DATADIR"
-	mariadb-install-db --user=mysql --datadir="$DATADIR" --skip-test-db \
+	mariadb-install-db --datadir="$DATADIR" --skip-test-db \
 		--auth-root-authentication-method=normal --skip-name-resolve \
 		> /dev/null
 
 	# A server only this script can reach: no network until init is done.
-	mariadbd --user=mysql --datadir="$DATADIR" --skip-networking \
+	mariadbd --datadir="$DATADIR" --skip-networking \
 		--socket="$SOCKET" --skip-name-resolve &
 	local pid=$! i
 	for i in $(seq 60); do
@@ -67,11 +87,20 @@ init_datadir() {
 	ROOT_CNF=$(mktemp /run/mysqld/root.XXXXXX.cnf)
 	printf '[client]\npassword="%s"\n' "${root_pw//\"/\\\"}" > "$ROOT_CNF"
 
+	# As the official image: an executable *.sh runs, any other is sourced
+	# (with this script's functions and variables: SOCKET,
+	# MARIADB_ROOT_PASSWORD).
 	local f
 	for f in /docker-entrypoint-initdb.d/*; do
 		# shellcheck disable=SC1090
 		case "$f" in
-		*.sh)     log "running $f"; . "$f" ;;
+		*.sh)
+			if [ -x "$f" ]; then
+				log "running $f"; "$f"
+			else
+				log "sourcing $f"; . "$f"
+			fi
+			;;
 		*.sql)    log "running $f"; sql < "$f" ;;
 		*.sql.gz) log "running $f"; gunzip -c "$f" | sql ;;
 		*)        [ -e "$f" ] && log "ignoring $f" ;;
@@ -91,11 +120,23 @@ init_datadir() {
 }
 
 if [ "${1:-}" = mariadbd ] || [ "${1:-}" = mysqld ]; then
+	# MYSQL_ROOT_PASSWORD is the old name of MARIADB_ROOT_PASSWORD.
+	file_env MYSQL_ROOT_PASSWORD
+	file_env MARIADB_ROOT_PASSWORD
+	if [ -z "$MARIADB_ROOT_PASSWORD" ] && [ -n "$MYSQL_ROOT_PASSWORD" ]; then
+		export MARIADB_ROOT_PASSWORD=$MYSQL_ROOT_PASSWORD
+	fi
+	if [ "$(id -u)" = 0 ]; then
+		mkdir -p /run/mysqld
+		chown mysql:mysql /run/mysqld "$DATADIR"
+		# gosu's part: the same script again, as mysql, with the
+		# passwords now in the environment.
+		exec setpriv --reuid=mysql --regid=mysql --init-groups "$0" "$@"
+	fi
 	shift
-	mkdir -p /run/mysqld
-	chown mysql:mysql /run/mysqld "$DATADIR"
 	[ -d "$DATADIR/mysql" ] || init_datadir
-	exec mariadbd --user=mysql --datadir="$DATADIR" --socket="$SOCKET" \
+	unset MARIADB_ROOT_PASSWORD MYSQL_ROOT_PASSWORD
+	exec mariadbd --datadir="$DATADIR" --socket="$SOCKET" \
 		--bind-address=0.0.0.0 --port=3306 --skip-name-resolve "$@"
 fi
 exec "$@"

@@ -1,60 +1,72 @@
 #!/usr/bin/python3
 """Entrypoint of microgo-test/mongodb (see the Dockerfile): starts the
 stand-in on 0.0.0.0:27017 with the users the official mongo image would
-have after its first start: the root user from MONGO_INITDB_ROOT_USERNAME /
-MONGO_INITDB_ROOT_PASSWORD (in admin), and every user that a *.js script in
-/docker-entrypoint-initdb.d creates with createUser.
+have after its first start: the root user from MONGO_INITDB_ROOT_USERNAME
+and MONGO_INITDB_ROOT_PASSWORD (in admin), and every user that a *.js
+script in /docker-entrypoint-initdb.d creates with createUser.
 
-The scripts are read, not run. Understood: `db = db.getSiblingDB("NAME")`
-(or `db.getSiblingDB("NAME").createUser(...)`) to choose the database, and
-createUser({user: "...", pwd: "..."}) with string literals. A script that
-calls createUser in any other form stops the container: a test must not
-pass with a user silently missing."""
+As in the official image, each of the two may come from a file instead:
+MONGO_INITDB_ROOT_USERNAME_FILE, MONGO_INITDB_ROOT_PASSWORD_FILE (setting a
+variable and its _FILE is an error; trailing newlines are dropped, as the
+shell's $(< file) does). The scripts run for real, in Node, with a stand-in
+`db` that records createUser (run-init-js.js); one that fails, or asks
+`db` for anything else, stops the container.
+
+The stand-in keeps its data in memory, so unlike the official image (which
+runs the scripts only into an empty /data/db) it runs them on every start.
+It runs in this process, not as a new program, so that no password is on
+a command line (`docker top`, ps on the host)."""
 
 import glob
+import importlib.util
+import json
 import os
-import re
+import subprocess
 import sys
 
 STANDIN = "/usr/local/lib/mongod-standin/mongod_standin.py"
-
-SIBLING = re.compile(r"""getSiblingDB\(\s*(['"])(?P<db>[^'"]+)\1\s*\)""")
-CREATE = re.compile(r"""createUser\s*\(\s*\{(?P<body>.*?)\}\s*\)""", re.S)
-FIELD = r"""\b{}\s*:\s*(['"])(?P<v>(?:\\.|(?!\1).)*)\1"""
+RUN_INIT_JS = "/usr/local/lib/mongod-standin/run-init-js.js"
 
 
-def js_string(body, name):
-    m = re.search(FIELD.format(name), body, re.S)
-    return None if m is None else re.sub(r"\\(.)", r"\1", m.group("v"))
+def fail(msg):
+    sys.exit("docker-entrypoint: " + msg)
+
+
+def file_env(var):
+    """VAR, or the contents of the file VAR_FILE names (the official
+    entrypoint's file_env); VAR_FILE is removed from the environment."""
+    value, path = os.environ.get(var, ""), os.environ.pop(var + "_FILE", "")
+    if value and path:
+        fail(f"both {var} and {var}_FILE are set (but are exclusive)")
+    if path:
+        try:
+            with open(path, encoding="utf-8") as f:
+                value = f.read().rstrip("\n")
+        except OSError as exc:
+            fail(f"{var}_FILE: {exc}")
+    os.environ[var] = value
+    return value
 
 
 def users_from_script(path):
-    text = open(path, encoding="utf-8").read()
-    # Drop // and /* */ comments (the scripts' comments name createUser too).
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r"(?m)^\s*//.*$", "", text)
-    users = []
-    db = "test"
-    pos = 0
-    for m in CREATE.finditer(text):
-        for s in SIBLING.finditer(text, pos, m.start()):
-            db = s.group("db")
-        pos = m.end()
-        user, pwd = js_string(m.group("body"), "user"), js_string(m.group("body"), "pwd")
-        if not user or pwd is None:
-            sys.exit(f"docker-entrypoint: {path}: a createUser this stand-in cannot read")
-        users.append(f"{user}:{pwd}@{db}")
-    if "createUser" in text and not users:
-        sys.exit(f"docker-entrypoint: {path}: a createUser this stand-in cannot read")
-    return users
+    r = subprocess.run(["node", RUN_INIT_JS, path], stdout=subprocess.PIPE, timeout=60)
+    if r.returncode != 0:
+        fail(f"{path} failed (status {r.returncode})")
+    try:
+        created = json.loads(r.stdout)
+    except ValueError:
+        fail(f"{path}: the runner's answer is not JSON")
+    for u in created:
+        if ":" in u["user"]:
+            fail(f"{path}: user {u['user']!r}: the stand-in takes no ':' in a user name")
+    return [f"{u['user']}:{u['pwd']}@{u['db']}" for u in created]
 
 
 def main():
-    args = [sys.executable, STANDIN, "--host", "0.0.0.0", "--port", "27017"]
-    root_user = os.environ.get("MONGO_INITDB_ROOT_USERNAME")
-    root_pwd = os.environ.get("MONGO_INITDB_ROOT_PASSWORD")
+    root_user = file_env("MONGO_INITDB_ROOT_USERNAME")
+    root_pwd = file_env("MONGO_INITDB_ROOT_PASSWORD")
     if bool(root_user) != bool(root_pwd):
-        sys.exit("docker-entrypoint: set both MONGO_INITDB_ROOT_USERNAME and _PASSWORD, or neither")
+        fail("set both MONGO_INITDB_ROOT_USERNAME and _PASSWORD, or neither")
     users = [f"{root_user}:{root_pwd}@admin"] if root_user else []
     for path in sorted(glob.glob("/docker-entrypoint-initdb.d/*")):
         if path.endswith(".js"):
@@ -65,10 +77,18 @@ def main():
             users += found
         else:
             print(f"docker-entrypoint: ignoring {path}", flush=True)
+    # The official entrypoint does not hand the passwords to mongod either.
+    for var in ("MONGO_INITDB_ROOT_USERNAME", "MONGO_INITDB_ROOT_PASSWORD"):
+        os.environ.pop(var, None)
+
+    args = ["--host", "0.0.0.0", "--port", "27017"]
     for u in users:
         args += ["--user", u]
     args += sys.argv[1:]
-    os.execv(sys.executable, args)
+    spec = importlib.util.spec_from_file_location("mongod_standin", STANDIN)
+    standin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(standin)
+    sys.exit(standin.main(args))
 
 
 if __name__ == "__main__":
