@@ -6,9 +6,12 @@ It starts, each on a free loopback port and with its state in one run
 directory:
 
   * a private MariaDB server (mariadbd with its own datadir, socket and pid
-    file; seeded from conf/mariadb/init.sql on first start). It never touches
-    a system MariaDB: no /etc/mysql (every tool gets --no-defaults), no
-    /var/lib/mysql, no /run/mysqld, no port 3306.
+    file; seeded from conf/mariadb/init.sql on first start; the app's
+    account, which init.sql does not hold, made on every start with a
+    password generated into the run directory, the MongoDB account's too:
+    Stack.access_pwd). It never touches a system MariaDB: no /etc/mysql
+    (every tool gets --no-defaults), no /var/lib/mysql, no /run/mysqld, no
+    port 3306.
   * MongoDB: $MONGO_URI if set (nothing is started), else a private `mongod`
     if one is on PATH, else the wire-protocol stand-in
     tests/standin/mongod_standin.py, which is NOT MongoDB (in memory,
@@ -83,7 +86,8 @@ TEST_SETTINGS = {
     "RUN_MODE": "development",
     "JWT_TTL": "86400",
     "ACCESS_USR": "accessuser",
-    "ACCESS_PWD": "microgo-access-pwd",
+    # Empty: the stack generates the account's password (Stack.access_pwd).
+    "ACCESS_PWD": "",
     "AUTHDB": "authdb",
     "MAX_UPLOAD_BYTES": "33554432",
     "MAX_PIXELS": "50000000",
@@ -573,6 +577,7 @@ class Stack:
         self.settings = s
         self.seed_users = SEED_USERS
         self.dep_timeout = int(s.get("DEP_TIMEOUT", "3"))
+        self._access_pwd = None         # see access_pwd
 
         self.mariadb_port = None
         self.mongo_port = None
@@ -834,6 +839,7 @@ class Stack:
             self._mariadb_seed()
             with open(seeded, "w") as f:
                 f.write("conf/mariadb/init.sql applied %s\n" % time.strftime("%Y-%m-%dT%H:%M:%S"))
+        self._mariadb_access_user()
         self._mariadb_check_access()
 
     def _mariadb_ping(self):
@@ -857,16 +863,64 @@ class Stack:
             self._mariadb_client(sql=("".join("DROP USER %s;\n" % a for a in anon)
                                       + "FLUSH PRIVILEGES;\n").encode())
 
+    # ---- The access account (MariaDB and MongoDB)
+
+    @property
+    def access_pwd(self):
+        """The password of the app's database account (ACCESS_USR), the same
+        in MariaDB and MongoDB. conf/mariadb/init.sql holds none, so the
+        stack decides it: ACCESS_PWD_FILE's contents if that is set, else
+        ACCESS_PWD if set, else the one kept in the run directory
+        (run_dir/access_pwd, mode 0600: `make run`'s run/ keeps it across
+        restarts), generated there on the first start. Unless
+        ACCESS_PWD_FILE was given, the app reads it from run_dir/access_pwd
+        (ACCESS_PWD_FILE), not from its environment."""
+        if self._access_pwd is None:
+            given = self.settings.get("ACCESS_PWD_FILE", "")
+            if given:
+                with open(given, encoding="utf-8") as f:
+                    pwd = f.read().rstrip()
+            else:
+                path = self._path("access_pwd")
+                pwd = self.settings.get("ACCESS_PWD", "")
+                if not pwd and os.path.exists(path):
+                    with open(path, encoding="utf-8") as f:
+                        pwd = f.read().rstrip()
+                if not pwd:
+                    pwd = secrets.token_hex(24)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    f.write(pwd)
+                os.chmod(path, 0o600)
+                self.settings["ACCESS_PWD"] = ""
+                self.settings["ACCESS_PWD_FILE"] = path
+            if not pwd:
+                raise StackError("ACCESS_PWD_FILE %s is empty" % given)
+            self._access_pwd = pwd
+        return self._access_pwd
+
+    def _mariadb_access_user(self):
+        """The app's account, on every start: created if missing, given the
+        stack's password (so a run directory seeded before, or with another
+        password, follows), and the grant conf/mariadb/access-user.sh gives
+        it in docker compose: SELECT on authdb.users, nothing more."""
+        def literal(text):
+            return "'%s'" % text.replace("\\", "\\\\").replace("'", "\\'")
+        account = "%s@'%%'" % literal(self.settings["ACCESS_USR"])
+        pwd = literal(self.access_pwd)
+        self._mariadb_client(sql=("CREATE USER IF NOT EXISTS %s IDENTIFIED BY %s;\n"
+                                  "ALTER USER %s IDENTIFIED BY %s;\n"
+                                  "GRANT SELECT ON authdb.users TO %s;\n"
+                                  % (account, pwd, account, pwd, account)).encode("utf-8"))
+
     def _mariadb_check_access(self):
-        usr, pwd, db = (self.settings["ACCESS_USR"], self.settings["ACCESS_PWD"],
-                        self.settings["AUTHDB"])
+        usr, db = self.settings["ACCESS_USR"], self.settings["AUTHDB"]
         r = self._mariadb_client("--database=" + db, "-e", "SELECT COUNT(*) FROM users",
-                                 tcp_user=usr, password=pwd, check=False)
+                                 tcp_user=usr, password=self.access_pwd, check=False)
         if r.returncode != 0:
             raise StackError(
-                "MariaDB is up but %s cannot read %s.users over TCP (%s). "
-                "conf/mariadb/init.sql creates 'accessuser'@'%%' with the password "
-                "'microgo-access-pwd': ACCESS_USR/ACCESS_PWD must match it."
+                "MariaDB is up but %s cannot read %s.users over TCP (%s); the stack "
+                "gave it SELECT on authdb.users (is AUTHDB another database?)"
                 % (usr, db, r.stderr.decode("utf-8", "replace").strip()))
 
     def stop_mariadb(self):
@@ -894,7 +948,7 @@ class Stack:
 
     def _mongo_uri_for(self, port):
         usr = urllib.parse.quote(self.settings["ACCESS_USR"], safe="")
-        pwd = urllib.parse.quote(self.settings["ACCESS_PWD"], safe="")
+        pwd = urllib.parse.quote(self.access_pwd, safe="")
         return "mongodb://%s:%s@127.0.0.1:%d/%s?authSource=%s" % (usr, pwd, port, MONGO_DB,
                                                                   MONGO_DB)
 
@@ -911,7 +965,7 @@ class Stack:
         argv = [DEBIAN_PYTHON, script, "--host", "127.0.0.1",
                 "--port", str(self.mongo_port or 0), "--port-file", port_file,
                 "--user", "%s:%s@%s" % (self.settings["ACCESS_USR"],
-                                        self.settings["ACCESS_PWD"], MONGO_DB),
+                                        self.access_pwd, MONGO_DB),
                 "--fail-file", os.path.join(base, "fail"),
                 "--hang-file", os.path.join(base, "hang")]
         if not self.persistent:
@@ -959,14 +1013,18 @@ class Stack:
                 raise
         marker = os.path.join(base, "user-created")
         if not os.path.exists(marker):
-            shell = shutil.which("mongosh") or shutil.which("mongo")
+            # init-mongo.js reads the password from ACCESS_PWD_FILE with
+            # require("fs"): mongosh, not the legacy mongo shell.
+            shell = shutil.which("mongosh")
             if shell is None:
-                raise StackError("mongod is on PATH but neither mongosh nor mongo is, so the "
-                                 "access user cannot be created; set MICROGO_MONGO=standin or "
-                                 "MONGO_URI")
+                raise StackError("mongod is on PATH but mongosh is not, so the access user "
+                                 "cannot be created; set MICROGO_MONGO=standin or MONGO_URI")
             js = os.path.join(ROOT, "conf", "mongodb", "init-mongo.js")
+            self.access_pwd  # writes run_dir/access_pwd unless ACCESS_PWD_FILE is given
+            env = dict(os.environ, ACCESS_USR=self.settings["ACCESS_USR"],
+                       ACCESS_PWD_FILE=self.settings["ACCESS_PWD_FILE"])
             r = subprocess.run([shell, "--quiet", "mongodb://127.0.0.1:%d/admin" % self.mongo_port,
-                                js], capture_output=True, timeout=60)
+                                js], capture_output=True, timeout=60, env=env)
             if r.returncode != 0:
                 raise StackError("creating the MongoDB access user failed: %s"
                                  % r.stderr.decode("utf-8", "replace"))

@@ -1,6 +1,6 @@
--- authdb: the users microgo logs in, and the one account it reads them with.
+-- authdb: the users microgo logs in (not the account it reads them with: see the end).
 -- Run once on an empty server: by the MariaDB image from
--- /docker-entrypoint-initdb.d, and by the local stack (tests/stack) on first start.
+-- /docker-entrypoint-initdb.d, and by the local stack (tools/stack.py) on first start.
 -- Passwords are argon2id strings made by tools/microgo-passwd, never plain text.
 
 -- This file is UTF-8 ('Mập'), whatever the client's locale says.
@@ -18,13 +18,14 @@ CREATE TABLE IF NOT EXISTS authdb.users (
     pwd      VARCHAR(255) CHARACTER SET ascii COLLATE ascii_bin NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
--- The seed users: Mập / 'Mập khùng' and Rex / 'Rex siu super'.
+-- The seed users: Mập / 'Mập khùng' and Rex / 'Rex siu super'. Their passwords
+-- are public (README, the tests): delete both before a deployment serves
+-- anyone (README, "Deployment: docker compose").
 INSERT IGNORE INTO authdb.users (username, pwd) VALUES
     ('Mập', '$argon2id$v=19$m=19456,t=2,p=1$0LllmlrrzrAQ5iK/c7vMIQ$wVFbmNjQVqX1w6ajebOpcvVfCkxoqoDXMIfrrpGAW5Y'),
     ('Rex', '$argon2id$v=19$m=19456,t=2,p=1$xmKy57RbI5AVPjRJR7Sx0g$G24h97SNF/R1Dh/9wEvpFmoER1pglolZQcxXLV1wSm8');
 
--- Least privilege: the service may only read the users table. The
--- password must match ACCESS_PWD in .env; change both together.
-CREATE USER IF NOT EXISTS 'accessuser'@'%' IDENTIFIED BY 'microgo-access-pwd';
-GRANT SELECT ON authdb.users TO 'accessuser'@'%';
-FLUSH PRIVILEGES;
+-- No account for the service here: a password does not belong in the
+-- repository. conf/mariadb/access-user.sh (docker compose) and
+-- tools/stack.py (the local stack) each create it, with SELECT on
+-- authdb.users only and a password generated on the first start.
