@@ -104,6 +104,17 @@ asan: deps-build .build/asan/microgo.so
 	    KODEV_OUTPUT=$(CURDIR)/.build/asan KORE_BUILD_FLAVOR=asan kodev build
 	@test -f $@
 
+# The module make bench runs under callgrind (the callgrind flavor).
+callgrind: deps-build .build/callgrind/microgo.so
+
+.build/callgrind/microgo.so: $(SRC) | $(STAGE)
+	@$(call STALE_OBJS,$@,$(STAGE)/.objs-callgrind)
+	mkdir -p .build/callgrind
+	cd $(STAGE) && CFLAGS="$(PKG_CFLAGS)" KORE_OBJDIR=.objs-callgrind \
+	    KODEV_OUTPUT=$(CURDIR)/.build/callgrind KORE_BUILD_FLAVOR=callgrind \
+	    kodev build
+	@test -f $@
+
 # The integration suite against the sanitized build.
 asan-test: deps-test build asan
 	MICROGO_SANITIZE=1 $(PYTHON) -m pytest -q tests/integration
@@ -120,7 +131,7 @@ dev: deps-run build
 	$(PYTHON) tools/stack.py dev
 
 # Performance: writes bench/results.md and bench/results.png (issue 5).
-bench: deps-bench build
+bench: callgrind deps-bench build
 	$(PYTHON) bench/run.py
 
 unit: deps-test

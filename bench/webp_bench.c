@@ -56,6 +56,7 @@ main(int argc, char **argv)
 	struct timespec		 t0, t1;
 	gchar			*data;
 	gsize			 len;
+	struct image_timing	 timing;
 	void			*out;
 	size_t			 outlen;
 	double			*ms;
@@ -77,7 +78,7 @@ main(int argc, char **argv)
 
 	for (i = 0; i < runs; i++) {
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (image_to_webp(data, len, &out, &outlen) != IMAGE_OK) {
+		if (image_to_webp(data, len, &out, &outlen, &timing) != IMAGE_OK) {
 			fprintf(stderr, "webp_bench: conversion failed\n");
 			return (1);
 		}

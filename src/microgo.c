@@ -58,7 +58,27 @@ void	kore_worker_teardown(void);
 
 static struct config	microgo_cfg;
 
+/*
+ * make bench counts instructions with valgrind's callgrind, which asks
+ * the sandbox for a little more; only its build (the callgrind flavor of
+ * conf/build.conf) allows it.
+ */
+#if defined(MICROGO_CALLGRIND)
+#define MICROGO_VALGRIND_SYSCALLS					\
+	KORE_SYSCALL_ALLOW(rt_sigtimedwait),				\
+	KORE_SYSCALL_ALLOW(setrlimit),					\
+	KORE_SYSCALL_ALLOW(sched_yield),				\
+	KORE_SYSCALL_ALLOW(pread64),					\
+	KORE_SYSCALL_ALLOW(statx),					\
+	KORE_SYSCALL_ALLOW(gettimeofday),				\
+	KORE_SYSCALL_ALLOW(time),					\
+	KORE_SYSCALL_ALLOW(clock_gettime),
+#else
+#define MICROGO_VALGRIND_SYSCALLS
+#endif
+
 KORE_SECCOMP_FILTER("microgo",
+	MICROGO_VALGRIND_SYSCALLS
 	/* glibc's stat(2), getaddrinfo(3) and readdir(3). */
 	KORE_SYSCALL_ALLOW(newfstatat),
 	KORE_SYSCALL_ALLOW(getdents64),
@@ -144,6 +164,7 @@ kore_parent_configure(int argc, char **argv)
 void
 kore_worker_configure(void)
 {
+	log_worker();
 	/* A sanitizer's allocator refuses it, and owes it nothing. */
 	if (mallopt(M_MMAP_THRESHOLD, MICROGO_MMAP_THRESHOLD) != 1)
 		log_line("level=warning msg=\"malloc ignores the mmap "

@@ -25,6 +25,7 @@ ctl_openapi(struct http_request *req)
 		return (KORE_RESULT_OK);
 
 	/* With an ETag from the file's SHA-256; If-None-Match gets 304. */
+	http_response_header(req, "x-content-type-options", "nosniff");
 	http_serveable(req, asset_openapi_yaml, asset_len_openapi_yaml,
 	    asset_sha256_openapi_yaml, "application/yaml");
 	return (KORE_RESULT_OK);

@@ -58,8 +58,8 @@ ctl_me(struct http_request *req)
 	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
 		return (KORE_RESULT_OK);
 
-	reply_json(req, HTTP_STATUS_OK, json_pack("{s:s, s:s}",
-	    "id", ctx->user_id, "username", ctx->username));
+	reply_strings(req, HTTP_STATUS_OK, (const char *[]){ "id", ctx->user_id,
+	    "username", ctx->username }, 2);
 
 	return (KORE_RESULT_OK);
 }

@@ -39,7 +39,8 @@ ctl_healthz(struct http_request *req)
 	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
 		return (KORE_RESULT_OK);
 
-	reply_json(req, HTTP_STATUS_OK, json_pack("{s:s}", "status", "ok"));
+	reply_strings(req, HTTP_STATUS_OK,
+	    (const char *[]){ "status", "ok" }, 1);
 	return (KORE_RESULT_OK);
 }
 

@@ -165,6 +165,14 @@ static void
 upload_render(struct http_request *req, void *arg)
 {
 	struct upload_job	*job = arg;
+	struct upload_ids	*ids = &job->ids;
+
+	/* Where its time went, for bench/ and operators. */
+	request_note(request_enter(req), "recv_ms=%llu parse_ms=%.1f "
+	    "quota_ms=%.1f probe_ms=%.1f decode_ms=%.1f encode_ms=%.1f "
+	    "store_ms=%.1f", (unsigned long long)request_enter(req)->recv_ms,
+	    ids->parse_us / 1e3, ids->quota_us / 1e3, ids->probe_us / 1e3,
+	    ids->decode_us / 1e3, ids->encode_us / 1e3, ids->store_us / 1e3);
 
 	reply_json(req, HTTP_STATUS_CREATED, json_pack("{s:s, s:s, s:s}",
 	    "message", "image uploaded and compressed",

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "filename.h"
+#include "utf8.h"
 
-static size_t	utf8_seq_len(const unsigned char *, uint32_t *);
 static int	invisible(uint32_t);
 
 void
@@ -45,7 +45,7 @@ filename_clean(const char *in, char out[FILENAME_MAX_LEN + 1])
 			p++;
 			continue;
 		}
-		if ((n = utf8_seq_len(p, &cp)) == 0) {
+		if ((n = utf8_seq(p, &cp)) == 0) {
 			p++;
 			continue;
 		}
@@ -126,46 +126,6 @@ filename_disposition(const char *clean, char *out, size_t outlen)
 	    ascii[0] != '\0' ? ascii : FILENAME_FALLBACK, pct);
 
 	return (len < outlen ? 0 : -1);
-}
-
-/*
- * The length of the well-formed UTF-8 sequence at p, or 0: no overlong
- * forms, no surrogates, nothing above U+10FFFF (RFC 3629).
- */
-static size_t
-utf8_seq_len(const unsigned char *p, uint32_t *out)
-{
-	uint32_t	cp;
-	size_t		n, i;
-
-	*out = p[0];
-	if (p[0] < 0x80)
-		return (1);
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else {
-		return (0);
-	}
-
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return (0);
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-		return (0);
-
-	*out = cp;
-	return (n);
 }
 
 /*

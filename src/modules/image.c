@@ -23,6 +23,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <vips/vips.h>
 #include <webp/encode.h>
@@ -54,7 +55,8 @@ static int				 image_srgb(VipsImage **);
 static int				 image_bare(VipsImage **);
 static int				 image_rgb8(VipsImage **);
 static enum image_result		 image_encode(VipsImage *, void **,
-					    size_t *);
+					    size_t *, struct image_timing *);
+static uint64_t				 image_now_us(void);
 
 int
 image_init(void)
@@ -100,7 +102,8 @@ image_probe(const void *data, size_t len, uint64_t max_pixels,
 }
 
 enum image_result
-image_to_webp(const void *data, size_t len, void **out, size_t *outlen)
+image_to_webp(const void *data, size_t len, void **out, size_t *outlen,
+    struct image_timing *timing)
 {
 	const struct image_format	*fmt;
 	VipsImage			*img;
@@ -108,6 +111,7 @@ image_to_webp(const void *data, size_t len, void **out, size_t *outlen)
 
 	*out = NULL;
 	*outlen = 0;
+	timing->decode_us = timing->encode_us = 0;
 
 	if ((fmt = image_format_find(data, len)) == NULL ||
 	    (img = image_open(data, len, fmt, VIPS_ACCESS_SEQUENTIAL)) == NULL)
@@ -126,7 +130,7 @@ image_to_webp(const void *data, size_t len, void **out, size_t *outlen)
 	    image_bare(&img) == -1 || image_rgb8(&img) == -1)
 		goto cleanup;
 
-	ret = image_encode(img, out, outlen);
+	ret = image_encode(img, out, outlen, timing);
 
 cleanup:
 	g_object_unref(img);
@@ -320,16 +324,21 @@ image_rgb8(VipsImage **img)
  * freed as soon as libwebp has its own YUV copy of them.
  */
 static enum image_result
-image_encode(VipsImage *img, void **out, size_t *outlen)
+image_encode(VipsImage *img, void **out, size_t *outlen,
+    struct image_timing *timing)
 {
 	WebPConfig		 config;
 	WebPPicture		 pic;
 	WebPMemoryWriter	 writer;
 	uint8_t			*pixels;
+	uint64_t		 t0;
 	size_t			 size;
 	int			 bands, ok;
 
-	if ((pixels = vips_image_write_to_memory(img, &size)) == NULL)
+	t0 = image_now_us();
+	pixels = vips_image_write_to_memory(img, &size);
+	timing->decode_us = image_now_us() - t0;
+	if (pixels == NULL)
 		return (IMAGE_NOT_IMAGE);
 
 	bands = vips_image_get_bands(img);
@@ -339,6 +348,8 @@ image_encode(VipsImage *img, void **out, size_t *outlen)
 		return (IMAGE_FAILED);
 	}
 	config.method = IMAGE_WEBP_METHOD;
+	config.preprocessing = IMAGE_WEBP_PREPROCESS;
+	t0 = image_now_us();
 
 	pic.width = vips_image_get_width(img);
 	pic.height = vips_image_get_height(img);
@@ -356,6 +367,7 @@ image_encode(VipsImage *img, void **out, size_t *outlen)
 	pic.custom_ptr = &writer;
 	ok = WebPEncode(&config, &pic);
 	WebPPictureFree(&pic);
+	timing->encode_us = image_now_us() - t0;
 	if (!ok) {
 		WebPMemoryWriterClear(&writer);
 		return (IMAGE_FAILED);
@@ -364,4 +376,13 @@ image_encode(VipsImage *img, void **out, size_t *outlen)
 	*out = writer.mem;
 	*outlen = writer.size;
 	return (IMAGE_OK);
+}
+
+static uint64_t
+image_now_us(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonout.h"
 #include "reply.h"
 
 static int	reply_sent(struct netbuf *);
+static void	reply_body(struct http_request *, int, const char *, size_t);
 
 int
 reply_method(struct http_request *req, int methods)
@@ -54,16 +56,28 @@ reply_json(struct http_request *req, int status, json_t *root)
 		fatal("reply_json: json_dumps failed");
 	json_decref(root);
 
-	/* Every JSON answer is one user's, or a token: never kept. */
-	http_response_header(req, "content-type", "application/json");
 	http_response_header(req, "cache-control", "no-store");
-	http_response(req, status, body, strlen(body));
+	reply_body(req, status, body, strlen(body));
 	free(body);
+}
+
+void
+reply_strings(struct http_request *req, int status, const char *const *kv,
+    size_t n)
+{
+	size_t		len;
+	char		body[JSONOUT_MAX];
+
+	if ((len = jsonout_object(body, sizeof(body), kv, n)) == 0)
+		fatal("reply_strings: %zu pairs over %d bytes", n, JSONOUT_MAX);
+
+	reply_body(req, status, body, len);
 }
 
 void
 reply_bytes(struct http_request *req, int status, void **data, size_t len)
 {
+	http_response_header(req, "x-content-type-options", "nosniff");
 	http_response_stream(req, status, *data, len, reply_sent, *data);
 	if (req->owner != NULL)
 		*data = NULL;
@@ -72,7 +86,9 @@ reply_bytes(struct http_request *req, int status, void **data, size_t len)
 void
 reply_error(struct http_request *req, int status, const char *msg)
 {
-	reply_json(req, status, json_pack("{s:s}", "message", msg));
+	const char	*kv[] = { "message", msg };
+
+	reply_strings(req, status, kv, 1);
 }
 
 void
@@ -96,4 +112,12 @@ reply_sent(struct netbuf *nb)
 {
 	free(nb->extra);
 	return (KORE_RESULT_OK);
+}
+
+static void
+reply_body(struct http_request *req, int status, const char *body,
+    size_t len)
+{
+	http_response_header(req, "content-type", "application/json");
+	http_response(req, status, body, len);
 }

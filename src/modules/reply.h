@@ -38,13 +38,28 @@ struct reply_error {
  */
 int	reply_method(struct http_request *req, int methods);
 
-/* Sends root (a JSON object or array), not to be cached, and frees it. */
+/*
+ * Sends root (a JSON object or array) and frees it, with Cache-Control:
+ * no-store: what goes through here (a token, a listing, an upload's
+ * ids) is never to be kept by a browser or a proxy.
+ */
 void	reply_json(struct http_request *req, int status, json_t *root);
 
 /*
- * Sends the len bytes at *data (malloc'd) with status, headers as set,
- * and frees them once Kore has sent them; *data is then NULL. If the
- * client has gone, *data is left to the caller.
+ * Sends {"k0": "v0", ...}, n pairs of UTF-8 strings (jsonout.c), with
+ * status: the hot routes' answers (/me, /healthz) and every error,
+ * without building a jansson tree, and with no header but its type:
+ * each header costs Kore a formatted line (make bench counts them).
+ */
+void	reply_strings(struct http_request *req, int status,
+	    const char *const *kv, size_t n);
+
+/*
+ * Sends the len bytes at *data (malloc'd) with status, headers as set
+ * and X-Content-Type-Options: nosniff (a stored file is never to be read
+ * as anything but its type), and frees them once Kore has sent them;
+ * *data is then NULL. If the client has gone, *data is left to the
+ * caller.
  */
 void	reply_bytes(struct http_request *req, int status, void **data,
 	    size_t len);

@@ -17,6 +17,7 @@
 
 #include <sys/time.h>
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,7 @@ static void	request_free(struct http_request *);
 static int	request_task_entry(struct kore_task *);
 static void	request_id_init(struct http_request *, struct request_ctx *);
 static uint64_t	request_now_us(void);
+static void	request_hex(char *, uint64_t);
 
 struct request_ctx *
 request_enter(struct http_request *req)
@@ -41,10 +43,10 @@ request_enter(struct http_request *req)
 
 	ctx = http_state_create(req, sizeof(*ctx), request_free);
 	ctx->start_us = request_now_us();
+	/* Kore's clock is in ms: how long its reading of the request took. */
+	ctx->recv_ms = kore_time_ms() - req->start;
 	request_id_init(req, ctx);
 	http_response_header(req, "x-request-id", ctx->id);
-	/* No answer is ever to be read as anything but its Content-Type. */
-	http_response_header(req, "x-content-type-options", "nosniff");
 
 	return (ctx);
 }
@@ -94,6 +96,16 @@ request_serve(struct http_request *req, const struct request_route *route)
 	return (KORE_RESULT_OK);
 }
 
+void
+request_note(struct request_ctx *ctx, const char *fmt, ...)
+{
+	va_list		ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(ctx->note, sizeof(ctx->note), fmt, ap);
+	va_end(ap);
+}
+
 int
 request_header_once(struct http_request *req, const char *name,
     const char **value)
@@ -124,9 +136,7 @@ static void
 request_free(struct http_request *req)
 {
 	struct request_ctx	*ctx;
-	int			status;
-	uint64_t		us;
-	char			path[256], user[USER_ID_MAX];
+	struct log_rec		 line;
 
 	if ((ctx = http_state_get(req)) == NULL || ctx->logged)
 		return;
@@ -135,16 +145,17 @@ request_free(struct http_request *req)
 
 	ctx->logged = 1;
 
+	log_begin(&line);
+	log_raw(&line, "rid", ctx->id);
+	log_raw(&line, "method", http_method_text(req->method));
+	log_safe(&line, "path", req->path);
 	/* 499, as nginx says: the client left before it had an answer. */
-	status = req->status != 0 ? req->status : 499;
-	us = request_now_us() - ctx->start_us;
-
-	log_field(path, sizeof(path), req->path);
-	log_field(user, sizeof(user), ctx->user_id);
-	log_line("rid=%s method=%s path=%s status=%d ms=%llu.%03llu user=%s",
-	    ctx->id, http_method_text(req->method), path, status,
-	    (unsigned long long)(us / 1000), (unsigned long long)(us % 1000),
-	    user);
+	log_uint(&line, "status", req->status != 0 ? req->status : 499);
+	log_millis(&line, "ms", request_now_us() - ctx->start_us);
+	log_safe(&line, "user", ctx->user_id);
+	if (ctx->note[0] != '\0')
+		log_words(&line, ctx->note);
+	log_end(&line);
 
 	if (ctx->job != NULL) {
 		if (ctx->route->cleanup != NULL)
@@ -179,8 +190,9 @@ request_id_init(struct http_request *req, struct request_ctx *ctx)
 
 	if (prefix == 0)
 		randombytes_buf(&prefix, sizeof(prefix));
-	(void)snprintf(ctx->id, sizeof(ctx->id), "%016llx%016llx",
-	    (unsigned long long)prefix, (unsigned long long)++counter);
+	request_hex(ctx->id, prefix);
+	request_hex(ctx->id + 16, ++counter);
+	ctx->id[32] = '\0';
 }
 
 static uint64_t
@@ -190,4 +202,15 @@ request_now_us(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
+}
+
+/* v as 16 lower-case hex digits, no NUL. */
+static void
+request_hex(char *out, uint64_t v)
+{
+	static const char	digits[] = "0123456789abcdef";
+	int			i;
+
+	for (i = 15; i >= 0; i--, v >>= 4)
+		out[i] = digits[v & 0xf];
 }

@@ -31,6 +31,8 @@ struct request_ctx {
 	char				 user_id[USER_ID_MAX];
 	char				 username[USER_NAME_MAX];
 	uint64_t			 start_us;
+	uint64_t			 recv_ms;	/* in Kore, before us */
+	char				 note[192];	/* for the log line */
 
 	const struct request_route	*route;	/* the job's, once started */
 	void				*job;
@@ -69,9 +71,8 @@ struct request_route {
 
 /*
  * The request's context: created on the first call (the request's start
- * time, its id, the X-Request-ID and X-Content-Type-Options: nosniff
- * answer headers, and the access-log line written when Kore frees the
- * request); later calls return the same one.
+ * time, its id, the X-Request-ID answer header, and the access-log line
+ * written when Kore frees the request); later calls return the same one.
  */
 struct request_ctx	*request_enter(struct http_request *req);
 
@@ -83,6 +84,13 @@ struct request_ctx	*request_enter(struct http_request *req);
  */
 int	request_serve(struct http_request *req,
 	    const struct request_route *route);
+
+/*
+ * Words for the request's access-log line, after its usual fields: made
+ * of the service's own numbers and names, never of what a client sent.
+ */
+void	request_note(struct request_ctx *ctx, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 /*
  * Defines fn, the Kore handler conf/routes.conf names, as the one call

@@ -17,6 +17,9 @@
 
 #include <sys/mman.h>
 
+#include <string.h>
+#include <time.h>
+
 #include "filename.h"
 #include "image.h"
 #include "upload.h"
@@ -26,6 +29,7 @@ static enum upload_result	upload_quota(const struct upload *,
 static enum upload_result	upload_image(const struct upload *,
 				    const char *, const struct multipart_part *,
 				    struct upload_ids *);
+static uint64_t			upload_now_us(void);
 
 enum upload_result
 upload_store(const struct upload *up, const char *owner,
@@ -34,8 +38,11 @@ upload_store(const struct upload *up, const char *owner,
 	struct multipart_part	 part;
 	const uint8_t		*body;
 	void			*map;
+	uint64_t		 t0;
 	enum upload_result	 ret;
 
+	memset(ids, 0, sizeof(*ids));
+	t0 = upload_now_us();
 	map = NULL;
 	body = up->body;
 	if (up->body_fd != -1 && up->body_len > 0) {
@@ -51,7 +58,16 @@ upload_store(const struct upload *up, const char *owner,
 		ret = UPLOAD_NO_DATA;
 	else if (part.len > up->max_bytes)
 		ret = UPLOAD_TOO_LARGE;
-	else if ((ret = upload_quota(up, owner, part.len)) == UPLOAD_OK)
+	else
+		ret = UPLOAD_OK;
+	ids->parse_us = upload_now_us() - t0;
+
+	if (ret == UPLOAD_OK) {
+		t0 = upload_now_us();
+		ret = upload_quota(up, owner, part.len);
+		ids->quota_us = upload_now_us() - t0;
+	}
+	if (ret == UPLOAD_OK)
 		ret = upload_image(up, owner, &part, ids);
 
 	if (map != NULL)
@@ -81,31 +97,47 @@ upload_image(const struct upload *up, const char *owner,
     const struct multipart_part *part, struct upload_ids *ids)
 {
 	struct image_info	 info;
+	struct image_timing	 timing;
 	struct gridfs_blob	 orig, copy;
 	void			*webp;
 	size_t			 webplen;
+	uint64_t		 t0;
 	enum upload_result	 ret;
 	char			 name[FILENAME_MAX_LEN + 1];
 	char			 webpname[FILENAME_MAX_LEN + 6];
 
+	t0 = upload_now_us();
+	ret = UPLOAD_OK;
 	switch (image_probe(part->data, part->len, up->max_pixels, &info)) {
 	case IMAGE_OK:
 		break;
 	case IMAGE_TOO_LARGE:
-		return (UPLOAD_TOO_MANY_PIXELS);
+		ret = UPLOAD_TOO_MANY_PIXELS;
+		break;
 	default:
-		return (UPLOAD_NOT_IMAGE);
+		ret = UPLOAD_NOT_IMAGE;
+		break;
 	}
+	ids->probe_us = upload_now_us() - t0;
+	if (ret != UPLOAD_OK)
+		return (ret);
 
-	switch (image_to_webp(part->data, part->len, &webp, &webplen)) {
+	switch (image_to_webp(part->data, part->len, &webp, &webplen,
+	    &timing)) {
 	case IMAGE_OK:
 		break;
 	case IMAGE_NOT_IMAGE:
 		/* A truncated or corrupt body shows only when decoded. */
-		return (UPLOAD_NOT_IMAGE);
+		ret = UPLOAD_NOT_IMAGE;
+		break;
 	default:
-		return (UPLOAD_ENCODE_FAILED);
+		ret = UPLOAD_ENCODE_FAILED;
+		break;
 	}
+	ids->decode_us = timing.decode_us;
+	ids->encode_us = timing.encode_us;
+	if (ret != UPLOAD_OK)
+		return (ret);
 
 	filename_clean(part->filename, name);
 	filename_webp(name, webpname, sizeof(webpname));
@@ -113,9 +145,20 @@ upload_image(const struct upload *up, const char *owner,
 	    part->len };
 	copy = (struct gridfs_blob){ webpname, "image/webp", webp, webplen };
 
+	t0 = upload_now_us();
 	ret = gridfs_put_pair(owner, &orig, &copy, ids->original,
 	    ids->compressed) == GRIDFS_OK ? UPLOAD_OK : UPLOAD_UNAVAILABLE;
+	ids->store_us = upload_now_us() - t0;
 
 	image_free(webp);
 	return (ret);
+}
+
+static uint64_t
+upload_now_us(void)
+{
+	struct timespec	ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 }

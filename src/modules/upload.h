@@ -42,16 +42,23 @@ struct upload {
 	uint64_t	 max_user_bytes;	/* MAX_USER_BYTES */
 };
 
-/* The ids of what an upload stored. */
+/* What an upload stored, and where its time went (microseconds). */
 struct upload_ids {
 	char		 original[FSID_LEN + 1];
 	char		 compressed[FSID_LEN + 1];
+	uint64_t	 parse_us;	/* mapping the body, finding the part */
+	uint64_t	 quota_us;	/* the owner's usage, from MongoDB */
+	uint64_t	 probe_us;	/* the image header */
+	uint64_t	 decode_us;	/* the pixels */
+	uint64_t	 encode_us;	/* the WEBP copy */
+	uint64_t	 store_us;	/* both files into GridFS */
 };
 
 /*
  * Stores up's image and its WEBP copy for owner. The original's
  * bytes are never copied: they are read where the body lies, in memory
- * or mapped from its file. On UPLOAD_OK, ids names both files.
+ * or mapped from its file. On UPLOAD_OK, ids names both files; the
+ * stages' times are filled as far as the upload went.
  */
 enum upload_result	upload_store(const struct upload *up,
 			    const char *owner, struct upload_ids *ids);

@@ -13,9 +13,10 @@
  *     TOKEN_MAX bytes or more is MALFORMED;
  *   - the claims of a VALID or EXPIRED token are bounded and consistent
  *     (token_check.h);
- *   - on VALID or EXPIRED, the header (parsed by jansson on our side)
- *     says "alg":"HS256", and sub, username, iat and exp are the
- *     payload's own;
+ *   - on VALID or EXPIRED, header and payload are JSON objects for
+ *     jansson too (token.c reads the claims token_issue writes by hand),
+ *     the header says "alg":"HS256", and sub, username, iat and exp are
+ *     the payload's own;
  *   - token_issue() with the payload's sub and username gives a token
  *     that verifies as VALID with the same claims, or as BAD_CLAIMS if
  *     they are empty or do not fit.
@@ -56,13 +57,16 @@ check_payload(const uint8_t *hdr, size_t hlen, const uint8_t *pl,
 	json_t		*h, *p;
 	const char	*alg;
 
-	if ((h = json_loadb((const char *)hdr, hlen, 0, NULL)) != NULL) {
-		alg = json_str(h, "alg");
-		CHECK(alg != NULL && strcmp(alg, "HS256") == 0);
-		json_decref(h);
-	}
+	/* Whichever reader token.c took, jansson must agree it is JSON. */
+	h = json_loadb((const char *)hdr, hlen, JSON_REJECT_DUPLICATES, NULL);
+	CHECK(json_is_object(h));
+	alg = json_str(h, "alg");
+	CHECK(alg != NULL && strcmp(alg, "HS256") == 0);
+	json_decref(h);
 
-	if ((p = json_loadb((const char *)pl, plen, 0, NULL)) != NULL) {
+	p = json_loadb((const char *)pl, plen, JSON_REJECT_DUPLICATES, NULL);
+	CHECK(json_is_object(p));
+	{
 		CHECK(json_str(p, "sub") != NULL &&
 		    strcmp(json_str(p, "sub"), c->sub) == 0);
 		CHECK(json_str(p, "username") != NULL &&

@@ -113,7 +113,7 @@ def test_one_upload_in_flight_per_user(one_at_a_time):
     stack = one_at_a_time
     rex = session(stack, "Rex", "Rex siu super")
     map_ = session(stack, "Mập", "Mập khùng")
-    slow = noisy_jpeg((4000, 3000))
+    slow = noisy_jpeg((6000, 4000))
     first = []
     t = threading.Thread(target=lambda: first.append(
         upload(stack, rex, slow, "slow.jpg")))
