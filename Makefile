@@ -31,7 +31,8 @@ DEB_RUN		:= $(DEB_BUILD) mariadb-server mariadb-client nginx-light curl openssl 
 # Prometheus, Docker; the compose suite installs Docker itself today,
 # tests/compose/run.sh).
 DEB_TEST	:= $(DEB_RUN) libcmocka-dev valgrind clang libclang-rt-14-dev \
-		   python3-pytest python3-pil python3-yaml python3-gridfs
+		   python3-pytest python3-pil python3-yaml python3-gridfs \
+		   chromium fonts-dejavu-core
 # What make bench adds: wrk, gnuplot for the chart, Pillow to compare with,
 # valgrind to count instructions, and real photographs to encode (MATE's
 # and Plasma's wallpapers: photos under free licences, from Debian).

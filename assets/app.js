@@ -1,0 +1,1 @@
+// microgo web page (placeholder until the page lands).
