@@ -23,8 +23,11 @@ directory:
     in the environment, so that a developer's .env cannot change what the
     tests see.
   * nginx, from conf/nginx.conf (the production file) with the upstream,
-    listen address and file paths rewritten, spreading requests over the
-    Kore instances as docker compose will.
+    listen addresses, file paths and TLS certificate rewritten (the header
+    comment of conf/nginx.conf lists every line rewritten), spreading
+    requests over the Kore instances as docker compose will: plain HTTP on
+    one loopback port, TLS on another, with a self-signed certificate for
+    127.0.0.1 made by the openssl CLI in run/nginx/certs/.
 
 Everything started is tracked by its pid and stopped by it, in reverse order
 (SIGTERM, a bounded wait, then SIGKILL for it and whatever it forked); no
@@ -34,7 +37,8 @@ PR_SET_PDEATHSIG, so a launcher killed outright does not leave them behind.
 Command line (tools/stack.py --help):
   run         `make run`: the whole stack in the foreground until Ctrl-C or
               SIGTERM; MariaDB's data in run/ (kept, seeded once), app log in
-              logs/, nginx on 127.0.0.1:${PORT:-5000} (--port, --kore N,
+              logs/, nginx on 127.0.0.1:${PORT:-5000} and, with TLS, on
+              127.0.0.1:${TLS_PORT:-5443} (--port, --tls-port, --kore N,
               --run-dir). Settings: .env.example, then .env, then the
               environment; JWT_SECRET is generated for the session if unset.
   dev         `make dev`: MariaDB and MongoDB, then `kodev run` in
@@ -465,10 +469,13 @@ NGINX_TEMP_PATHS = ("client_body_temp_path", "proxy_temp_path", "fastcgi_temp_pa
 
 
 def render_nginx_conf(text, upstreams, listen, pid_path, error_log, access_log, temp_dir,
-                      login_rate=None):
+                      login_rate=None, *, tls_listen, tls_cert, tls_key, conn_limit=None):
     """conf/nginx.conf for the local stack: the upstream's `server app:8080`
     line becomes one line per (host, port) with the same parameters, `listen
-    80;` becomes listen, and every file path a private one."""
+    80;` becomes listen, `listen 443 ssl;` tls_listen, the certificate and
+    its key tls_cert and tls_key, and every file path a private one.
+    login_rate and conn_limit, if given, replace production's /login rate
+    and its requests in progress per client address (limit_conn)."""
     servers = list(re.finditer(r"^([ \t]*)server[ \t]+app:8080\b([^;\n]*);[ \t]*\n", text,
                                re.M))
     if not servers:
@@ -482,6 +489,12 @@ def render_nginx_conf(text, upstreams, listen, pid_path, error_log, access_log, 
 
     text = _sub_one(r"^([ \t]*)listen[ \t]+80;", "\\1listen\t\t\t%s;" % listen, text,
                     "`listen 80;`")
+    text = _sub_one(r"^([ \t]*)listen[ \t]+443[ \t]+ssl;",
+                    "\\1listen\t\t\t%s ssl;" % tls_listen, text, "`listen 443 ssl;`")
+    text = _sub_one(r"^([ \t]*)ssl_certificate[ \t]+[^;\n]+;",
+                    "\\1ssl_certificate\t\t%s;" % tls_cert, text, "ssl_certificate")
+    text = _sub_one(r"^([ \t]*)ssl_certificate_key[ \t]+[^;\n]+;",
+                    "\\1ssl_certificate_key\t%s;" % tls_key, text, "ssl_certificate_key")
     text = _sub_one(r"^([ \t]*)pid[ \t]+[^;\n]+;", "\\1pid\t\t\t%s;" % pid_path, text, "pid")
     text = _sub_one(r"^([ \t]*)error_log[ \t]+\S+?([ \t]+[^;\n]*)?;",
                     lambda m: "%serror_log\t\t%s%s;" % (m.group(1), error_log, m.group(2) or ""),
@@ -497,7 +510,36 @@ def render_nginx_conf(text, upstreams, listen, pid_path, error_log, access_log, 
     if login_rate is not None:
         text = _sub_one(r"(limit_req_zone[^;\n]*zone=mg_login:\S+[ \t]+rate=)\S+?;",
                         "\\g<1>%s;" % login_rate, text, "limit_req_zone ... zone=mg_login")
+    if conn_limit is not None:
+        text = _sub_one(r"^([ \t]*limit_conn[ \t]+mg_conn[ \t]+)\d+;", "\\g<1>%d;" % conn_limit,
+                        text, "limit_conn mg_conn")
     return ("# Rendered by tools/stack.py from conf/nginx.conf: do not edit.\n" + text)
+
+
+def make_tls_pair(directory, days=365):
+    """A self-signed certificate for 127.0.0.1 and localhost and its key,
+    made with the openssl CLI in directory as fullchain.pem and privkey.pem
+    (the names conf/nginx.conf gives them); kept if a pair is there already
+    and valid for another day. Returns (certificate, key)."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    cert = os.path.join(directory, "fullchain.pem")
+    key = os.path.join(directory, "privkey.pem")
+    openssl = tool_path("openssl")
+    if os.path.exists(cert) and os.path.exists(key):
+        r = subprocess.run([openssl, "x509", "-checkend", "86400", "-noout", "-in", cert],
+                           capture_output=True, timeout=30)
+        if r.returncode == 0:
+            return cert, key
+    r = subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", str(days), "-subj", "/CN=localhost",
+                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        raise StackError("openssl could not make a self-signed certificate in %s:\n%s"
+                         % (directory, r.stderr.decode("utf-8", "replace")))
+    os.chmod(key, 0o600)
+    return cert, key
 
 
 def _world_traversable(path):
@@ -527,8 +569,12 @@ class Stack:
     selects an external MongoDB). jwt_secret defaults to a random one.
     run_dir: where state goes (default: a new temporary directory, removed by
     stop() unless keep_run_dir). persistent: keep MariaDB's data across runs
-    (`make run`). nginx_port: default a free one. login_rate: override
-    nginx's /login rate limit (e.g. "1000r/s"); default production's.
+    (`make run`). nginx_port, nginx_tls_port: nginx's plain HTTP and TLS
+    ports, default free ones; the TLS port serves a self-signed certificate
+    for 127.0.0.1 made in the run directory (tls_cert: give it to a client
+    as the one to trust). login_rate: override nginx's /login rate limit
+    (e.g. "1000r/s"); conn_limit: its requests in progress per client
+    address (limit_conn); default production's.
     kore_workers: workers per Kore instance (default kore.conf's).
     mongo: "auto" | "standin" | "mongod" (default from $MICROGO_MONGO).
     Unless persistent, the stand-in logs every command it runs to
@@ -537,7 +583,8 @@ class Stack:
 
     def __init__(self, kore_instances=2, settings=None, run_dir=None, log_dir=None,
                  nginx_port=None, persistent=False, keep_run_dir=None, login_rate=None,
-                 mongo=None, kore_workers=None, verbose=False):
+                 mongo=None, kore_workers=None, verbose=False, nginx_tls_port=None,
+                 conn_limit=None):
         if kore_instances < 1:
             raise ValueError("kore_instances must be at least 1")
         if kore_workers is not None and kore_workers < 1:
@@ -547,6 +594,7 @@ class Stack:
         self.verbose = verbose
         self.persistent = persistent
         self.login_rate = login_rate
+        self.conn_limit = conn_limit
         self.mongo_mode = mongo or os.environ.get("MICROGO_MONGO", "auto")
         if self.mongo_mode not in ("auto", "standin", "mongod"):
             raise ValueError("mongo must be auto, standin or mongod")
@@ -558,6 +606,7 @@ class Stack:
         self.run_dir = os.path.abspath(run_dir) if run_dir else None
         self._log_dir = log_dir
         self.requested_nginx_port = nginx_port
+        self.requested_nginx_tls_port = nginx_tls_port
 
         s = dict(TEST_SETTINGS)
         s.update(settings or {})
@@ -585,10 +634,12 @@ class Stack:
         self.mongo_kind = None          # "external", "mongod" or "standin"
         self.kore_ports = []
         self.nginx_port = None
+        self.nginx_tls_port = None
         self._mariadb = None
         self._mongo = None
         self._kore = []
         self._nginx = None
+        self._nginx_temp_dir = None
         self._tmp_dirs = []
         self._short_body_dirs = {}
         self._started = False
@@ -614,6 +665,28 @@ class Stack:
     @property
     def nginx_url(self):
         return "http://127.0.0.1:%d" % self.nginx_port
+
+    @property
+    def nginx_tls_url(self):
+        """nginx's TLS port: https://127.0.0.1:<port>, with tls_cert."""
+        return "https://127.0.0.1:%d" % self.nginx_tls_port
+
+    @property
+    def tls_cert(self):
+        """The self-signed certificate nginx's TLS port serves (PEM, for
+        127.0.0.1 and localhost): what a client trusts, e.g.
+        requests.get(url, verify=stack.tls_cert)."""
+        return self._path("nginx", "certs", "fullchain.pem")
+
+    @property
+    def tls_key(self):
+        return self._path("nginx", "certs", "privkey.pem")
+
+    @property
+    def nginx_temp_dir(self):
+        """Where nginx keeps its temporary files (client_body/, proxy/,
+        ...); set once nginx has started."""
+        return self._nginx_temp_dir
 
     @property
     def kore_urls(self):
@@ -1176,9 +1249,13 @@ class Stack:
             self._tmp_dirs.append(temp_dir)
         os.makedirs(temp_dir, exist_ok=True)
         os.chmod(temp_dir, 0o755)
+        self._nginx_temp_dir = temp_dir
+        cert, key = make_tls_pair(os.path.dirname(self.tls_cert))
         template = open(os.path.join(ROOT, "conf", "nginx.conf")).read()
         pick = self.requested_nginx_port is None
         port = self.requested_nginx_port
+        pick_tls = self.requested_nginx_tls_port is None
+        tls_port = self.requested_nginx_tls_port
         conf = os.path.join(base, "nginx.conf")
         for attempt in range(PORT_ATTEMPTS):
             if pick:
@@ -1186,11 +1263,20 @@ class Stack:
             elif not port_is_free(port):
                 raise StackError("127.0.0.1:%d is in use: stop what listens there or choose "
                                  "another port (PORT=5001 make run)" % port)
+            if pick_tls:
+                tls_port = free_port()
+                while tls_port == port:
+                    tls_port = free_port()
+            elif not port_is_free(tls_port):
+                raise StackError("127.0.0.1:%d is in use: stop what listens there or choose "
+                                 "another port (TLS_PORT=5444 make run)" % tls_port)
             with open(conf, "w") as f:
                 f.write(render_nginx_conf(
                     template, [("127.0.0.1", p) for p in self.kore_ports],
                     "127.0.0.1:%d" % port, os.path.join(base, "nginx.pid"),
-                    self.nginx_error_log, self.nginx_access_log, temp_dir, self.login_rate))
+                    self.nginx_error_log, self.nginx_access_log, temp_dir, self.login_rate,
+                    tls_listen="127.0.0.1:%d" % tls_port, tls_cert=cert, tls_key=key,
+                    conn_limit=self.conn_limit))
             t = subprocess.run([tool_path("nginx"), "-t", "-q", "-p", base + "/", "-c", conf],
                                capture_output=True, timeout=30, cwd=base)
             if t.returncode != 0:
@@ -1198,17 +1284,22 @@ class Stack:
                                  % (conf, t.stderr.decode("utf-8", "replace")))
             out = os.path.join(base, "nginx.out")
             size = os.path.getsize(out) if os.path.exists(out) else 0
-            self._log("starting nginx on 127.0.0.1:%d" % port)
+            self._log("starting nginx on 127.0.0.1:%d, TLS on 127.0.0.1:%d" % (port, tls_port))
             argv = [tool_path("nginx"), "-p", base + "/", "-c", conf, "-g", "daemon off;"]
             proc = Proc("nginx", argv, out, cwd=base)
             self.nginx_port = port
+            self.nginx_tls_port = tls_port
+
+            def ready():
+                return (http_ok(self.nginx_url + "/healthz")
+                        and requests.get(self.nginx_tls_url + "/healthz", timeout=1.0,
+                                         verify=cert).status_code == 200)
             try:
-                wait_until("nginx", lambda: http_ok(self.nginx_url + "/healthz"),
-                           START_TIMEOUT, proc)
+                wait_until("nginx", ready, START_TIMEOUT, proc)
             except StackError:
                 new_out = read_from(out, size) + read_text(self.nginx_error_log)
                 proc.stop()
-                if pick and "in use" in new_out and attempt + 1 < PORT_ATTEMPTS:
+                if (pick or pick_tls) and "in use" in new_out and attempt + 1 < PORT_ATTEMPTS:
                     continue
                 raise
             self._nginx = proc
@@ -1283,6 +1374,8 @@ def _print_summary(stack, notes, generated_secret):
     p("microgo local stack is up")
     p("  API (nginx)     %s  ->  Kore %s" % (stack.nginx_url, ", ".join(
         u.replace("http://", "") for u in stack.kore_urls)))
+    p("  API over TLS    %s  (self-signed for 127.0.0.1: curl --cacert %s)"
+      % (stack.nginx_tls_url, rel(stack.tls_cert)))
     p("  MariaDB         127.0.0.1:%d, socket %s, data in %s"
       % (stack.mariadb_port, rel(stack.mariadb_socket), rel(stack._path("mariadb", "data"))))
     p("                  (mariadb --no-defaults -S %s -u %s)"
@@ -1308,6 +1401,8 @@ def _print_summary(stack, notes, generated_secret):
         p("  JWT_SECRET      from .env / the environment")
     p("  Seed users      %s" % ", ".join("%s / %s" % u for u in SEED_USERS))
     p("  Try             curl -i -X POST --user 'Rex:Rex siu super' %s/login" % stack.nginx_url)
+    p("                  curl -i --cacert %s %s/healthz" % (rel(stack.tls_cert),
+                                                        stack.nginx_tls_url))
     p("")
     p("Ctrl-C stops everything started here (and only that).", flush=True)
 
@@ -1317,9 +1412,15 @@ def cmd_run(args):
     if not port_is_free(port):
         sys.exit("stack: 127.0.0.1:%d is already in use; stop what listens there or choose "
                  "another port: PORT=5001 make run" % port)
+    tls_port = (args.tls_port if args.tls_port is not None
+                else int(os.environ.get("TLS_PORT", "5443")))
+    if tls_port == port or not port_is_free(tls_port):
+        sys.exit("stack: 127.0.0.1:%d is already in use; stop what listens there or choose "
+                 "another port for TLS: TLS_PORT=5444 make run" % tls_port)
     settings, notes, generated = _run_settings()
     stack = Stack(kore_instances=args.kore, settings=settings, run_dir=args.run_dir,
-                  log_dir=os.path.join(ROOT, "logs"), nginx_port=port, persistent=True,
+                  log_dir=os.path.join(ROOT, "logs"), nginx_port=port, nginx_tls_port=tls_port,
+                  persistent=True,
                   verbose=True)
     _catch_stop_signals()
     status = 0
@@ -1400,11 +1501,13 @@ def cmd_nginx_test(args):
     try:
         os.chmod(d, 0o755)
         conf = os.path.join(d, "nginx.conf")
+        cert, key = make_tls_pair(os.path.join(d, "certs"), days=1)
         text = render_nginx_conf(open(os.path.join(ROOT, "conf", "nginx.conf")).read(),
                                  [("127.0.0.1", 8080), ("127.0.0.1", 8081)], "127.0.0.1:%d"
                                  % free_port(), os.path.join(d, "nginx.pid"),
                                  os.path.join(d, "error.log"), os.path.join(d, "access.log"),
-                                 os.path.join(d, "tmp"))
+                                 os.path.join(d, "tmp"), tls_listen="127.0.0.1:%d" % free_port(),
+                                 tls_cert=cert, tls_key=key)
         os.makedirs(os.path.join(d, "tmp"))
         with open(conf, "w") as f:
             f.write(text)
@@ -1421,6 +1524,7 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("run", help="the whole stack in the foreground (make run)")
     p.add_argument("--port", type=int, help="nginx port (default $PORT or 5000)")
+    p.add_argument("--tls-port", type=int, help="nginx TLS port (default $TLS_PORT or 5443)")
     p.add_argument("--kore", type=int, default=2, help="Kore instances (default 2)")
     p.add_argument("--run-dir", default=os.path.join(ROOT, "run"),
                    help="state directory (default run/ in the repository)")

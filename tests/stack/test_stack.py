@@ -149,16 +149,29 @@ def test_utf8_user_logs_in_through_nginx(stack):
 
 
 def test_chunked_body_through_nginx(stack):
-    """A chunked request body (2 MiB: past client_body_buffer_size, so it goes
-    through nginx's temp files, written by workers running as nobody when
-    the stack runs as root) reaches Kore with a Content-Length."""
+    """A chunked request body (a 2 MiB upload: past client_body_buffer_size,
+    so it goes through nginx's temp files, written by workers running as
+    nobody when the stack runs as root) reaches Kore with a Content-Length:
+    the app itself judges the file (not an image: 415)."""
+    r = requests.post(stack.nginx_url + "/login", headers={"Authorization": basic(*REX)},
+                      timeout=10)
+    token = r.json()["token"]
+
     def body():
+        yield b'--b\r\nContent-Disposition: form-data; name="data"; filename="x"\r\n\r\n'
         for _ in range(32):
             yield b"x" * 65536
-    r = requests.post(stack.nginx_url + "/login", data=body(),
-                      headers={"Authorization": basic(*REX)}, timeout=30)
+        yield b"\r\n--b--\r\n"
+    r = requests.post(stack.nginx_url + "/upload", data=body(), timeout=30, headers={
+        "Authorization": "Bearer " + token, "Content-Type": "multipart/form-data; boundary=b",
+        "X-Request-ID": "chunked-upload"})
     assert r.request.headers.get("Transfer-Encoding") == "chunked"
-    assert r.status_code == 200, r.text
+    assert r.status_code == 415, r.text
+    deadline = time.monotonic() + 5
+    while not any(" method=POST path=/upload status=415 " in line
+                  for line in app_log_lines(stack, "chunked-upload")):
+        assert time.monotonic() < deadline, app_log_lines(stack, "chunked-upload")
+        time.sleep(0.05)
 
 
 def test_request_id(stack):
@@ -301,6 +314,15 @@ def test_one_instance_down_nginx_uses_the_other(stack):
         assert r.headers["Content-Type"] == "application/json"
         assert "message" in r.json()
         assert re.fullmatch(r"[0-9a-f]{32}", r.headers["X-Request-ID"])
+        # An upload's token check that reaches no instance: the same JSON
+        # 502, not the 500 nginx's auth_request makes of it.
+        r = requests.post(stack.nginx_url + "/upload", timeout=10, headers={
+            "Authorization": "Bearer x.y.z", "Content-Type": "multipart/form-data; boundary=x"},
+            data=b"--x--\r\n")
+        assert r.status_code == 502, r.text
+        assert r.headers["Content-Type"] == "application/json"
+        assert r.json() == {"message": "the service is unavailable"}
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
     finally:
         stack.restart_kore(0)
         stack.restart_kore(1)
@@ -428,16 +450,31 @@ def test_kore_that_fails_to_start_leaves_no_spool_dir():
 def test_rendering_fails_loudly_on_missing_markers():
     nginx = open(os.path.join(stackmod.ROOT, "conf", "nginx.conf")).read()
     args = ([("127.0.0.1", 1), ("127.0.0.1", 2)], "127.0.0.1:3", "/p", "/e", "/a", "/t")
-    text = stackmod.render_nginx_conf(nginx, *args)
+    tls = dict(tls_listen="127.0.0.1:4", tls_cert="/c/cert.pem", tls_key="/c/key.pem")
+    text = stackmod.render_nginx_conf(nginx, *args, **tls)
     assert "server 127.0.0.1:1 max_fails=1 fail_timeout=5s;" in text
     assert "server 127.0.0.1:2 max_fails=1 fail_timeout=5s;" in text
     directives = "\n".join(line for line in text.splitlines()
                            if not line.lstrip().startswith("#"))
     assert "app:8080" not in directives and "listen\t\t\t127.0.0.1:3;" in directives
+    assert "listen\t\t\t127.0.0.1:4 ssl;" in directives
+    assert "ssl_certificate\t\t/c/cert.pem;" in directives
+    assert "ssl_certificate_key\t/c/key.pem;" in directives
     assert "/tmp/" not in directives and "/dev/stdout" not in directives
-    for marker in ("listen\t\t\t80;", "server app:8080", "pid\t\t\t", "proxy_temp_path"):
+    assert "/etc/nginx" not in directives
+    assert re.search(r"(?m)^\s*listen\s+(80|443)\b", directives) is None
+    # Production's limits unless a test asks for others.
+    assert "rate=10r/s;" in directives and re.search(r"limit_conn\s+mg_conn\s+64;", directives)
+    text = stackmod.render_nginx_conf(nginx, *args, login_rate="1000r/s", conn_limit=3, **tls)
+    assert "rate=1000r/s;" in text and re.search(r"limit_conn\s+mg_conn\s+3;", text)
+    for marker in ("listen\t\t\t80;", "listen\t\t\t443 ssl;", "server app:8080", "pid\t\t\t",
+                   "proxy_temp_path", "ssl_certificate\t", "ssl_certificate_key\t"):
+        assert marker in nginx, marker
         with pytest.raises(StackError):
-            stackmod.render_nginx_conf(nginx.replace(marker, "# " + marker), *args)
+            stackmod.render_nginx_conf(nginx.replace(marker, "# " + marker), *args, **tls)
+    with pytest.raises(StackError):
+        stackmod.render_nginx_conf(nginx.replace("limit_conn\t\tmg_conn", "# x"), *args,
+                                   conn_limit=3, **tls)
     kore = open(os.path.join(stackmod.ROOT, "kore.conf")).read()
     text = stackmod.render_kore_conf(kore, 4242, "/x/kore.pid")
     assert "bind\t\t127.0.0.1 4242" in text and "0.0.0.0" not in text
@@ -502,11 +539,13 @@ def test_nginx_sends_exact_content_length_upstream():
     os.chmod(os.path.join(d, "tmp"), 0o755)
     port = stackmod.free_port()
     conf = os.path.join(d, "nginx.conf")
+    cert, key = stackmod.make_tls_pair(os.path.join(d, "certs"), days=1)
     with open(conf, "w") as f:
         f.write(stackmod.render_nginx_conf(
             open(os.path.join(stackmod.ROOT, "conf", "nginx.conf")).read(),
             [("127.0.0.1", upstream_port)], "127.0.0.1:%d" % port, os.path.join(d, "nginx.pid"),
-            os.path.join(d, "error.log"), os.path.join(d, "access.log"), os.path.join(d, "tmp")))
+            os.path.join(d, "error.log"), os.path.join(d, "access.log"), os.path.join(d, "tmp"),
+            tls_listen="127.0.0.1:%d" % stackmod.free_port(), tls_cert=cert, tls_key=key))
     nginx = stackmod.Proc("nginx", ["nginx", "-p", d + "/", "-c", conf, "-g", "daemon off;"],
                           os.path.join(d, "nginx.out"), cwd=d)
     try:
@@ -518,8 +557,8 @@ def test_nginx_sends_exact_content_length_upstream():
         def body():
             for _ in range(40):
                 yield b"y" * 65536
-        r = requests.post(url + "/upload", data=body(), headers={"X-Request-ID": "chunky"},
-                          timeout=10)
+        r = requests.post(url + "/upload", data=body(), headers={
+            "X-Request-ID": "chunky", "Authorization": "Bearer t.o.k"}, timeout=10)
         assert r.status_code == 200, (r.status_code, open(os.path.join(d, "error.log")).read())
         assert r.headers["X-Request-ID"] == "chunky"
         r = requests.get(url + "/healthz", timeout=5)
@@ -531,11 +570,61 @@ def test_nginx_sends_exact_content_length_upstream():
         srv.close()
         shutil.rmtree(d, ignore_errors=True)
 
-    (h1, n1), (h2, n2), (h3, n3) = received
+    (h1, n1), (ha, na), (h2, n2), (h3, n3) = received
     assert re.search(r"(?im)^content-length: 0\r?$", h1) and n1 == 0, h1
+    # The upload's token check, before its body: GET /me with the same
+    # Authorization and request id, and no body or Content-Length.
+    assert ha.startswith("GET /me HTTP/1.1\r\n") and na == 0, ha
+    assert re.search(r"(?im)^authorization: Bearer t\.o\.k\r?$", ha), ha
+    assert re.findall(r"(?im)^x-request-id: (.*?)\r?$", ha) == ["chunky"]
+    assert re.search(r"(?im)^(content-length|transfer-encoding):", ha) is None, ha
+    assert h2.startswith("POST /upload HTTP/1.1\r\n"), h2
     assert re.search(r"(?im)^content-length: %d\r?$" % (40 * 65536), h2), h2
     assert n2 == 40 * 65536
     assert "transfer-encoding" not in h2.lower()
     assert re.findall(r"(?im)^x-request-id: (.*?)\r?$", h2) == ["chunky"]
     assert re.search(r"(?im)^x-forwarded-for: 127\.0\.0\.1\r?$", h2)
     assert re.search(r"(?im)^connection:", h3) is None, h3  # keep-alive upstream
+
+
+def test_tls_pair_made_kept_and_renewed():
+    """make_tls_pair: a self-signed pair for 127.0.0.1 that nginx serves
+    (the stack's ready check fetches /healthz over TLS with it); kept
+    while valid for another day, made again when it expires sooner."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="microgo-tls-")
+    try:
+        cert, key = stackmod.make_tls_pair(d, days=1)
+        assert (os.path.basename(cert), os.path.basename(key)) == ("fullchain.pem",
+                                                                    "privkey.pem")
+        assert os.stat(key).st_mode & 0o077 == 0
+        first = open(cert).read()
+        text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", cert],
+                              capture_output=True, text=True, check=True).stdout
+        assert "IP Address:127.0.0.1" in text and "DNS:localhost" in text
+        # Valid for 1 day only: renewed.
+        stackmod.make_tls_pair(d)
+        second = open(cert).read()
+        assert second != first
+        # Valid for a year: kept.
+        stackmod.make_tls_pair(d)
+        assert open(cert).read() == second
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_stack_serves_tls_and_make_run_says_where(stack, capsys):
+    r = requests.get(stack.nginx_tls_url + "/healthz", verify=stack.tls_cert, timeout=5)
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+    assert stack.nginx_tls_port != stack.nginx_port
+    assert os.path.dirname(stack.tls_cert).startswith(stack.run_dir)
+    # Plain HTTP is still served, without HSTS.
+    r = requests.get(stack.nginx_url + "/healthz", timeout=5)
+    assert r.status_code == 200 and "Strict-Transport-Security" not in r.headers
+    stackmod._print_summary(stack, ["settings from the test"], False)
+    out = capsys.readouterr().out
+    assert stack.nginx_tls_url in out and stackmod.rel(stack.tls_cert) in out
+    assert "curl -i --cacert %s %s/healthz" % (stackmod.rel(stack.tls_cert),
+                                                stack.nginx_tls_url) in out
+
