@@ -116,6 +116,9 @@ KORE_SECCOMP_FILTER("microgo",
 	KORE_SYSCALL_ALLOW(recvmsg),
 	KORE_SYSCALL_ALLOW(sendmsg),
 	KORE_SYSCALL_ALLOW(sendmmsg),
+	/* libvips' thumbnail (the preview): see image_preview. */
+	KORE_SYSCALL_ALLOW(umask),
+	KORE_SYSCALL_ALLOW(ftruncate),
 	/* argon2id (libsodium) allocates its memory with mmap. */
 	KORE_SYSCALL_ALLOW(mmap),
 	KORE_SYSCALL_ALLOW(munmap),

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <kore/kore.h>
@@ -21,12 +22,20 @@
 #include "../modules/request.h"
 #include "../modules/token.h"
 
+#define LOGIN_DENIED	"wrong user name or password"
+
 /* The same answer for a malformed header, a stranger and a bad password. */
 static const struct reply_error login_errors[] = {
-	{ ACCOUNT_DENIED, HTTP_STATUS_UNAUTHORIZED,
-	    "wrong user name or password", "Basic realm=\"microgo\"" },
+	{ ACCOUNT_DENIED, HTTP_STATUS_UNAUTHORIZED, LOGIN_DENIED,
+	    "Basic realm=\"microgo\"" },
 	{ ACCOUNT_UNAVAILABLE, HTTP_STATUS_SERVICE_UNAVAILABLE,
 	    "the user database (MariaDB) is unavailable", NULL },
+};
+
+/* The same, for the web page (login_denied). */
+static const struct reply_error login_errors_page[] = {
+	{ ACCOUNT_DENIED, HTTP_STATUS_UNAUTHORIZED, LOGIN_DENIED,
+	    "xBasic realm=\"microgo\"" },
 };
 
 struct login_job {
@@ -40,11 +49,13 @@ static int	login_start(struct http_request *, void *);
 static int	login_run(void *, const char *);
 static void	login_render(struct http_request *, void *);
 static void	login_cleanup(void *);
+static void	login_fail(struct http_request *, void *, int);
+static void	login_denied(struct http_request *);
 
 static const struct request_route login_route = {
 	HTTP_METHOD_POST, JOBS_LOGIN, sizeof(struct login_job),
 	login_errors, nitems(login_errors),
-	login_start, login_run, login_render, login_cleanup
+	login_start, login_run, login_render, login_fail, login_cleanup
 };
 
 REQUEST_HANDLER(ctl_login, login_route)
@@ -70,14 +81,46 @@ login_start(struct http_request *req, void *arg)
 	struct login_job	*job = arg;
 	const char		*hdr;
 
+	/* Whatever the answer, a token or a refusal: never kept. */
+	http_response_header(req, "cache-control", "no-store");
 	if (!request_header_once(req, "authorization", &hdr) ||
 	    credentials_basic(hdr, &job->cred) == -1) {
-		reply_result(req, login_errors, nitems(login_errors),
-		    ACCOUNT_DENIED);
+		login_denied(req);
 		return (0);
 	}
 
 	return (1);
+}
+
+static void
+login_fail(struct http_request *req, void *arg, int result)
+{
+	(void)arg;
+	if (result == ACCOUNT_DENIED)
+		login_denied(req);
+	else
+		reply_result(req, login_errors, nitems(login_errors), result);
+}
+
+/*
+ * The 401 of a failed login. A page's script says so with
+ * X-Requested-With: it gets the same answer under a scheme browsers do
+ * not know (xBasic), so they leave the failure to the page instead of
+ * opening their own sign-in dialog. Every other client gets Basic, as
+ * RFC 7617 has it.
+ */
+static void
+login_denied(struct http_request *req)
+{
+	const char	*xrw;
+
+	if (http_request_header(req, "x-requested-with", &xrw) &&
+	    strcasecmp(xrw, "XMLHttpRequest") == 0)
+		reply_result(req, login_errors_page, nitems(login_errors_page),
+		    ACCOUNT_DENIED);
+	else
+		reply_result(req, login_errors, nitems(login_errors),
+		    ACCOUNT_DENIED);
 }
 
 /* The database lookup and the argon2id verification. */

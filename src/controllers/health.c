@@ -29,7 +29,7 @@ static void	ready_render(struct http_request *, void *);
 static const struct request_route ready_route = {
 	HTTP_METHOD_GET | HTTP_METHOD_HEAD, JOBS_FAST, sizeof(struct ready_job),
 	NULL, 0,
-	NULL, ready_run, ready_render, NULL
+	NULL, ready_run, ready_render, NULL, NULL
 };
 
 int

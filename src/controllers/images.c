@@ -1,7 +1,7 @@
 /*
- * controllers/images: POST /upload, GET /img_collection and
- * DELETE /img_collection/{fs_id} (docs/API.md, "Images"): the caller's
- * collection, as it grows and shrinks.
+ * controllers/images: POST /upload and GET /img_collection (docs/API.md,
+ * "Images"): the caller's collection, as it grows and as it is listed.
+ * What is done to one file is in files.c.
  *
  * HTTP only. Each route is a struct request_route: start() parses the
  * request on the event loop, run() calls one module on a job thread
@@ -29,7 +29,6 @@
 #define LIST_LIMIT_DEFAULT	100
 #define LIST_LIMIT_MAX		1000
 #define LIST_OFFSET_MAX		1000000000
-#define DELETE_PREFIX		"/img_collection/"
 
 #define MSG_STORE_DOWN		"the image store (MongoDB) is unavailable"
 #define MSG_NO_DATA		"expected multipart/form-data with a file part " \
@@ -76,10 +75,6 @@ struct list_job {
 	size_t			 nfiles;
 };
 
-struct delete_job {
-	char			 id[FSID_LEN + 1];
-};
-
 static int	upload_start(struct http_request *, void *);
 static int	upload_run(void *, const char *);
 static void	upload_render(struct http_request *, void *);
@@ -88,31 +83,21 @@ static int	list_start(struct http_request *, void *);
 static int	list_run(void *, const char *);
 static void	list_render(struct http_request *, void *);
 static void	list_cleanup(void *);
-static int	delete_start(struct http_request *, void *);
-static int	delete_run(void *, const char *);
-static void	delete_render(struct http_request *, void *);
 
 static const struct request_route upload_route = {
 	HTTP_METHOD_POST, JOBS_SLOW, sizeof(struct upload_job),
 	upload_errors, nitems(upload_errors),
-	upload_start, upload_run, upload_render, upload_cleanup
+	upload_start, upload_run, upload_render, NULL, upload_cleanup
 };
 
 static const struct request_route list_route = {
 	HTTP_METHOD_GET | HTTP_METHOD_HEAD, JOBS_FAST, sizeof(struct list_job),
 	store_errors, nitems(store_errors),
-	list_start, list_run, list_render, list_cleanup
-};
-
-static const struct request_route delete_route = {
-	HTTP_METHOD_DELETE, JOBS_FAST, sizeof(struct delete_job),
-	store_errors, nitems(store_errors),
-	delete_start, delete_run, delete_render, NULL
+	list_start, list_run, list_render, NULL, list_cleanup
 };
 
 REQUEST_HANDLER(ctl_upload, upload_route)
 REQUEST_HANDLER(ctl_list, list_route)
-REQUEST_HANDLER(ctl_delete, delete_route)
 
 /*
  * Only the boundary is read here (the body is read where it lies), and
@@ -170,9 +155,11 @@ upload_render(struct http_request *req, void *arg)
 	/* Where its time went, for bench/ and operators. */
 	request_note(request_enter(req), "recv_ms=%llu parse_ms=%.1f "
 	    "quota_ms=%.1f probe_ms=%.1f decode_ms=%.1f encode_ms=%.1f "
-	    "store_ms=%.1f", (unsigned long long)request_enter(req)->recv_ms,
+	    "preview_ms=%.1f store_ms=%.1f",
+	    (unsigned long long)request_enter(req)->recv_ms,
 	    ids->parse_us / 1e3, ids->quota_us / 1e3, ids->probe_us / 1e3,
-	    ids->decode_us / 1e3, ids->encode_us / 1e3, ids->store_us / 1e3);
+	    ids->decode_us / 1e3, ids->encode_us / 1e3, ids->preview_us / 1e3,
+	    ids->store_us / 1e3);
 
 	reply_json(req, HTTP_STATUS_CREATED, json_pack("{s:s, s:s, s:s}",
 	    "message", "image uploaded and compressed",
@@ -193,6 +180,8 @@ list_start(struct http_request *req, void *arg)
 {
 	struct list_job		*job = arg;
 
+	/* A user's list changes with each upload: never kept. */
+	http_response_header(req, "cache-control", "no-store");
 	job->limit = LIST_LIMIT_DEFAULT;
 	job->offset = 0;
 	if (query_uint(req->query_string, "limit", LIST_LIMIT_MAX,
@@ -236,35 +225,4 @@ list_cleanup(void *arg)
 	struct list_job		*job = arg;
 
 	free(job->files);
-}
-
-static int
-delete_start(struct http_request *req, void *arg)
-{
-	struct delete_job	*job = arg;
-	const char		*id = req->path + strlen(DELETE_PREFIX);
-
-	if (!fsid_valid(id)) {
-		reply_error(req, HTTP_STATUS_BAD_REQUEST,
-		    "fs_id must be a 24-hex-digit ObjectId");
-		return (0);
-	}
-
-	(void)kore_strlcpy(job->id, id, sizeof(job->id));
-	return (1);
-}
-
-static int
-delete_run(void *arg, const char *user)
-{
-	struct delete_job	*job = arg;
-
-	return (gridfs_delete(user, job->id));
-}
-
-static void
-delete_render(struct http_request *req, void *arg)
-{
-	(void)arg;
-	http_response(req, HTTP_STATUS_NO_CONTENT, NULL, 0);
 }

@@ -66,6 +66,7 @@ static const struct config_key config_keys[] = {
 	    "1073741824"),
 	NUM("MAX_USER_FILES", max_user_files, 1, 100000000, "1000"),
 	NUM("MAX_USER_UPLOADS", max_user_uploads, 1, 1000, "4"),
+	NUM("LINK_TTL_MAX", link_ttl_max, 60, 366 * 86400, "604800"),
 	STR("LOG_DIR", log_dir, "logs"),
 	NUM("DEP_TIMEOUT", dep_timeout, 1, 60, "3"),
 };

@@ -32,6 +32,7 @@ struct config {
 	uint64_t	max_user_bytes;
 	uint64_t	max_user_files;
 	int		max_user_uploads;
+	int64_t		link_ttl_max;
 	char		log_dir[CONFIG_STR_MAX];
 	int		dep_timeout;
 };

@@ -18,8 +18,6 @@
 #include "gridfs.h"
 #include "mongo.h"
 
-/* The copies deleted with an original; it has one, its WEBP. */
-#define GRIDFS_COPIES_MAX	8
 
 static enum gridfs_result gridfs_open_id(struct mongo_session *,
 			    const char *, bson_oid_t *);
@@ -28,8 +26,9 @@ static int		 gridfs_ids(struct mongo_session *, const bson_t *,
 static int		 gridfs_delete_id(struct mongo_session *,
 			    const bson_oid_t *, const char *);
 static enum gridfs_result gridfs_find_one(struct mongo_session *,
-			    const char *, const bson_oid_t *,
-			    struct gridfs_file *);
+			    const bson_t *, struct gridfs_file *);
+static enum gridfs_result gridfs_read(struct mongo_session *,
+			    const struct gridfs_file *, void **);
 static void		 gridfs_owner_filter(bson_t *, const char *);
 static void		 gridfs_file_from_doc(const bson_t *,
 			    struct gridfs_file *);
@@ -52,58 +51,67 @@ gridfs_get(const char *owner, const char *id, struct gridfs_file *meta,
     void **data)
 {
 	struct mongo_session	 s;
-	mongoc_stream_t		*stream;
-	bson_value_t		 idval;
-	bson_error_t		 err;
+	bson_t			 filter;
 	bson_oid_t		 oid;
-	ssize_t			 n;
-	size_t			 off, len;
-	uint8_t			*buf;
 	enum gridfs_result	 ret;
 
 	*data = NULL;
 	if ((ret = gridfs_open_id(&s, id, &oid)) != GRIDFS_OK)
 		return (ret);
 
-	stream = NULL;
-	buf = NULL;
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", &oid);
+	gridfs_owner_filter(&filter, owner);
+	if ((ret = gridfs_find_one(&s, &filter, meta)) == GRIDFS_OK)
+		ret = gridfs_read(&s, meta, data);
 
-	if ((ret = gridfs_find_one(&s, owner, &oid, meta)) != GRIDFS_OK)
-		goto cleanup;
+	bson_destroy(&filter);
+	mongo_close(&s);
+	return (ret);
+}
 
-	ret = GRIDFS_UNAVAILABLE;
-	idval.value_type = BSON_TYPE_OID;
-	bson_oid_copy(&oid, &idval.value.v_oid);
-	mongo_step();
-	if ((stream = mongoc_gridfs_bucket_open_download_stream(s.bucket,
-	    &idval, &err)) == NULL) {
-		mongo_fail(&s, "open download stream", &err);
-		goto cleanup;
-	}
+enum gridfs_result
+gridfs_stat(const char *owner, const char *id, struct gridfs_file *meta)
+{
+	struct mongo_session	 s;
+	bson_t			 filter;
+	bson_oid_t		 oid;
+	enum gridfs_result	 ret;
 
-	len = (size_t)meta->length;
-	if ((buf = malloc(len > 0 ? len : 1)) == NULL)
-		goto cleanup;
+	if ((ret = gridfs_open_id(&s, id, &oid)) != GRIDFS_OK)
+		return (ret);
 
-	for (off = 0; off < len; off += (size_t)n) {
-		mongo_step();
-		n = mongoc_stream_read(stream, buf + off, len - off, 1,
-		    mongo_timeout_ms());
-		if (n <= 0) {
-			if (mongoc_gridfs_bucket_stream_error(stream, &err))
-				mongo_fail(&s, "download", &err);
-			goto cleanup;
-		}
-	}
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", &oid);
+	gridfs_owner_filter(&filter, owner);
+	ret = gridfs_find_one(&s, &filter, meta);
 
-	*data = buf;
-	buf = NULL;
-	ret = GRIDFS_OK;
+	bson_destroy(&filter);
+	mongo_close(&s);
+	return (ret);
+}
 
-cleanup:
-	free(buf);
-	if (stream != NULL)
-		mongoc_stream_destroy(stream);
+enum gridfs_result
+gridfs_get_copy(const char *owner, const char *original, const char *tag,
+    struct gridfs_file *meta, void **data)
+{
+	struct mongo_session	 s;
+	bson_t			 filter;
+	bson_oid_t		 oid;
+	enum gridfs_result	 ret;
+
+	*data = NULL;
+	if ((ret = gridfs_open_id(&s, original, &oid)) != GRIDFS_OK)
+		return (ret);
+
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "metadata.original", &oid);
+	BSON_APPEND_UTF8(&filter, "metadata.tag", tag);
+	gridfs_owner_filter(&filter, owner);
+	if ((ret = gridfs_find_one(&s, &filter, meta)) == GRIDFS_OK)
+		ret = gridfs_read(&s, meta, data);
+
+	bson_destroy(&filter);
 	mongo_close(&s);
 	return (ret);
 }
@@ -115,7 +123,7 @@ gridfs_list(const char *owner, int64_t limit, int64_t offset,
 	struct mongo_session	 s;
 	mongoc_cursor_t		*cur;
 	const bson_t		*doc;
-	bson_t			 filter, opts, sort;
+	bson_t			 filter, ne, opts, sort;
 	bson_error_t		 err;
 	struct gridfs_file	*out;
 	size_t			 n;
@@ -129,6 +137,9 @@ gridfs_list(const char *owner, int64_t limit, int64_t offset,
 
 	bson_init(&filter);
 	gridfs_owner_filter(&filter, owner);
+	BSON_APPEND_DOCUMENT_BEGIN(&filter, "metadata.tag", &ne);
+	BSON_APPEND_UTF8(&ne, "$ne", GRIDFS_PREVIEW);
+	bson_append_document_end(&filter, &ne);
 
 	bson_init(&opts);
 	BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort);
@@ -227,7 +238,12 @@ gridfs_delete(const char *owner, const char *id)
 	if ((ret = gridfs_open_id(&s, id, &oid)) != GRIDFS_OK)
 		return (ret);
 
-	if ((ret = gridfs_find_one(&s, owner, &oid, &meta)) != GRIDFS_OK)
+	bson_init(&filter);
+	BSON_APPEND_OID(&filter, "_id", &oid);
+	gridfs_owner_filter(&filter, owner);
+	ret = gridfs_find_one(&s, &filter, &meta);
+	bson_destroy(&filter);
+	if (ret != GRIDFS_OK)
 		goto cleanup;
 
 	/*
@@ -356,21 +372,17 @@ gridfs_delete_id(struct mongo_session *s, const bson_oid_t *oid,
 	return (1);
 }
 
+/* The first complete file filter finds: its files document in meta. */
 static enum gridfs_result
-gridfs_find_one(struct mongo_session *s, const char *owner,
-    const bson_oid_t *oid, struct gridfs_file *meta)
+gridfs_find_one(struct mongo_session *s, const bson_t *filter,
+    struct gridfs_file *meta)
 {
 	mongoc_cursor_t		*cur;
 	const bson_t		*doc;
-	bson_t			 filter;
 	bson_error_t		 err;
 	enum gridfs_result	 ret;
 
-	bson_init(&filter);
-	BSON_APPEND_OID(&filter, "_id", oid);
-	gridfs_owner_filter(&filter, owner);
-
-	cur = mongoc_gridfs_bucket_find(s->bucket, &filter, NULL);
+	cur = mongoc_gridfs_bucket_find(s->bucket, filter, NULL);
 	if (mongo_next(cur, &doc)) {
 		gridfs_file_from_doc(doc, meta);
 		ret = GRIDFS_OK;
@@ -382,15 +394,66 @@ gridfs_find_one(struct mongo_session *s, const char *owner,
 	}
 
 	mongoc_cursor_destroy(cur);
-	bson_destroy(&filter);
 	return (ret);
 }
 
-/* What every read sees: the owner's files whose upload completed. */
+/*
+ * The bytes of the file meta describes, read in full: the stream is
+ * opened only for an id a find has just shown to exist (see the top).
+ */
+static enum gridfs_result
+gridfs_read(struct mongo_session *s, const struct gridfs_file *meta,
+    void **data)
+{
+	mongoc_stream_t		*stream;
+	bson_value_t		 idval;
+	bson_error_t		 err;
+	ssize_t			 n;
+	size_t			 off, len;
+	uint8_t			*buf;
+
+	idval.value_type = BSON_TYPE_OID;
+	bson_oid_init_from_string(&idval.value.v_oid, meta->id);
+	mongo_step();
+	if ((stream = mongoc_gridfs_bucket_open_download_stream(s->bucket,
+	    &idval, &err)) == NULL) {
+		mongo_fail(s, "open download stream", &err);
+		return (GRIDFS_UNAVAILABLE);
+	}
+
+	len = (size_t)meta->length;
+	if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
+		mongoc_stream_destroy(stream);
+		return (GRIDFS_UNAVAILABLE);
+	}
+
+	for (off = 0; off < len; off += (size_t)n) {
+		mongo_step();
+		n = mongoc_stream_read(stream, buf + off, len - off, 1,
+		    mongo_timeout_ms());
+		if (n <= 0) {
+			if (mongoc_gridfs_bucket_stream_error(stream, &err))
+				mongo_fail(s, "download", &err);
+			free(buf);
+			mongoc_stream_destroy(stream);
+			return (GRIDFS_UNAVAILABLE);
+		}
+	}
+
+	mongoc_stream_destroy(stream);
+	*data = buf;
+	return (GRIDFS_OK);
+}
+
+/*
+ * What every read sees: the owner's files (anyone's for NULL: a share
+ * link) whose upload completed.
+ */
 static void
 gridfs_owner_filter(bson_t *filter, const char *owner)
 {
-	BSON_APPEND_UTF8(filter, "metadata.owner", owner);
+	if (owner != NULL)
+		BSON_APPEND_UTF8(filter, "metadata.owner", owner);
 	BSON_APPEND_BOOL(filter, "metadata.complete", true);
 }
 
@@ -416,7 +479,9 @@ gridfs_file_from_doc(const bson_t *doc, struct gridfs_file *f)
 		return;
 
 	while (bson_iter_next(&meta)) {
-		if (strcmp(bson_iter_key(&meta), "tag") == 0)
+		if (strcmp(bson_iter_key(&meta), "owner") == 0)
+			gridfs_copy_utf8(&meta, f->owner, sizeof(f->owner));
+		else if (strcmp(bson_iter_key(&meta), "tag") == 0)
 			gridfs_copy_utf8(&meta, f->tag, sizeof(f->tag));
 		else if (strcmp(bson_iter_key(&meta), "contentType") == 0)
 			gridfs_copy_utf8(&meta, f->content_type,

@@ -1,6 +1,7 @@
 /*
- * gridfs_write: the image store's writer (gridfs_put_pair) and the
- * GridFS indexes it needs.
+ * gridfs_write: the image store's writer (gridfs_put_upload, and
+ * gridfs_put_rendition for a copy made later) and the GridFS indexes it
+ * needs.
  *
  * Files are written by hand rather than through libmongoc's upload
  * stream: that stream carries on after a failed chunk insert and tries
@@ -10,8 +11,9 @@
  * first (incomplete, so no reader sees it), then the chunks a batch per
  * insert command, so a leftover is always findable by its files document.
  *
- * Uploads are all or nothing: both files are written with
- * metadata.complete = false, then flipped to true by one update. Every
+ * Uploads are all or nothing: the original and its copies (the WEBP
+ * copy, the preview) are written with metadata.complete = false, then
+ * flipped to true by one update. Every
  * read filters on complete (gridfs.c), so a crash half-way leaves
  * nothing a client can see, and gridfs_sweep removes it later.
  */
@@ -28,61 +30,84 @@
 static atomic_int		 gridfs_indexed;
 
 static int	gridfs_put_one(struct mongo_session *, const char *,
-		    const struct gridfs_blob *, const char *,
-		    const bson_oid_t *, bson_oid_t *);
+		    const struct gridfs_blob *, const bson_oid_t *,
+		    bson_oid_t *);
 static int	gridfs_insert_file(struct mongo_session *, const char *,
-		    const struct gridfs_blob *, const char *,
-		    const bson_oid_t *, const bson_oid_t *);
+		    const struct gridfs_blob *, const bson_oid_t *,
+		    const bson_oid_t *);
 static int	gridfs_insert_chunks(struct mongo_session *,
 		    const struct gridfs_blob *, const bson_oid_t *);
 static int	gridfs_ensure_indexes(struct mongo_session *);
 static int	gridfs_create_index(struct mongo_session *, const char *,
 		    const char *, int, const char *, int, const char *, int);
 static int	gridfs_mark_complete(struct mongo_session *,
-		    const bson_oid_t *, const bson_oid_t *);
+		    const bson_oid_t *, size_t);
 
 enum gridfs_result
-gridfs_put_pair(const char *owner, const struct gridfs_blob *original,
-    const struct gridfs_blob *copy, char orig_id[FSID_LEN + 1],
-    char copy_id[FSID_LEN + 1])
+gridfs_put_upload(const char *owner, const struct gridfs_blob *original,
+    const struct gridfs_blob *copies, size_t ncopies,
+    char ids[][FSID_LEN + 1])
 {
 	struct mongo_session	s;
-	bson_oid_t		orig, dup;
-	int			have_orig, have_copy;
+	bson_oid_t		oids[1 + GRIDFS_COPIES_MAX];
+	size_t			i, stored;
 	enum gridfs_result	ret;
 
-	if (!mongo_open(&s))
+	if (ncopies > GRIDFS_COPIES_MAX || !mongo_open(&s))
 		return (GRIDFS_UNAVAILABLE);
 
 	ret = GRIDFS_UNAVAILABLE;
-	have_orig = have_copy = 0;
+	stored = 0;
 
 	if (!gridfs_ensure_indexes(&s))
 		goto cleanup;
 
-	if (!gridfs_put_one(&s, owner, original, "original", NULL, &orig))
+	if (!gridfs_put_one(&s, owner, original, NULL, &oids[0]))
 		goto cleanup;
-	have_orig = 1;
+	for (stored = 1; stored <= ncopies; stored++) {
+		if (!gridfs_put_one(&s, owner, &copies[stored - 1], &oids[0],
+		    &oids[stored]))
+			goto cleanup;
+	}
 
-	if (!gridfs_put_one(&s, owner, copy, "compressed", &orig, &dup))
+	if (!gridfs_mark_complete(&s, oids, 1 + ncopies))
 		goto cleanup;
-	have_copy = 1;
 
-	if (!gridfs_mark_complete(&s, &orig, &dup))
-		goto cleanup;
-
-	bson_oid_to_string(&orig, orig_id);
-	bson_oid_to_string(&dup, copy_id);
+	for (i = 0; i < 1 + ncopies; i++)
+		bson_oid_to_string(&oids[i], ids[i]);
 	ret = GRIDFS_OK;
 
 cleanup:
-	/* Both stay invisible (incomplete) if MongoDB cannot be reached. */
-	if (ret != GRIDFS_OK && !s.unreachable) {
-		if (have_copy)
-			(void)mongo_remove_file(&s, &dup);
-		if (have_orig)
-			(void)mongo_remove_file(&s, &orig);
+	/* All stay invisible (incomplete) if MongoDB cannot be reached. */
+	for (i = stored; ret != GRIDFS_OK && !s.unreachable && i > 0; i--)
+		(void)mongo_remove_file(&s, &oids[i - 1]);
+	mongo_close(&s);
+	return (ret);
+}
+
+enum gridfs_result
+gridfs_put_rendition(const char *owner, const char *original,
+    const struct gridfs_blob *blob)
+{
+	struct mongo_session	s;
+	bson_oid_t		orig, oid;
+	enum gridfs_result	ret;
+
+	if (!fsid_valid(original))
+		return (GRIDFS_NOT_FOUND);
+	bson_oid_init_from_string(&orig, original);
+	if (!mongo_open(&s))
+		return (GRIDFS_UNAVAILABLE);
+
+	ret = GRIDFS_UNAVAILABLE;
+	if (gridfs_ensure_indexes(&s) &&
+	    gridfs_put_one(&s, owner, blob, &orig, &oid)) {
+		if (gridfs_mark_complete(&s, &oid, 1))
+			ret = GRIDFS_OK;
+		else if (!s.unreachable)
+			(void)mongo_remove_file(&s, &oid);
 	}
+
 	mongo_close(&s);
 	return (ret);
 }
@@ -90,12 +115,12 @@ cleanup:
 /* One file: its files document (incomplete), then its chunks. */
 static int
 gridfs_put_one(struct mongo_session *s, const char *owner,
-    const struct gridfs_blob *blob, const char *tag,
-    const bson_oid_t *original, bson_oid_t *id)
+    const struct gridfs_blob *blob, const bson_oid_t *original,
+    bson_oid_t *id)
 {
 	bson_oid_init(id, NULL);
 
-	if (!gridfs_insert_file(s, owner, blob, tag, original, id))
+	if (!gridfs_insert_file(s, owner, blob, original, id))
 		return (0);
 
 	if (!gridfs_insert_chunks(s, blob, id)) {
@@ -109,8 +134,8 @@ gridfs_put_one(struct mongo_session *s, const char *owner,
 
 static int
 gridfs_insert_file(struct mongo_session *s, const char *owner,
-    const struct gridfs_blob *blob, const char *tag,
-    const bson_oid_t *original, const bson_oid_t *id)
+    const struct gridfs_blob *blob, const bson_oid_t *original,
+    const bson_oid_t *id)
 {
 	mongoc_collection_t	*files;
 	bson_t			 doc, meta;
@@ -125,7 +150,7 @@ gridfs_insert_file(struct mongo_session *s, const char *owner,
 	BSON_APPEND_UTF8(&doc, "filename", blob->filename);
 	BSON_APPEND_DOCUMENT_BEGIN(&doc, "metadata", &meta);
 	BSON_APPEND_UTF8(&meta, "owner", owner);
-	BSON_APPEND_UTF8(&meta, "tag", tag);
+	BSON_APPEND_UTF8(&meta, "tag", blob->tag);
 	if (original != NULL)
 		BSON_APPEND_OID(&meta, "original", original);
 	else
@@ -252,20 +277,26 @@ gridfs_create_index(struct mongo_session *s, const char *coll,
 }
 
 static int
-gridfs_mark_complete(struct mongo_session *s, const bson_oid_t *a,
-    const bson_oid_t *b)
+gridfs_mark_complete(struct mongo_session *s, const bson_oid_t *oids,
+    size_t n)
 {
 	mongoc_collection_t	*files;
 	bson_t			 sel, in, arr, upd, set, reply;
 	bson_iter_t		 it;
 	bson_error_t		 err;
+	const char		*key;
+	size_t			 i;
+	char			 buf[16];
 	int			 ok;
 
 	bson_init(&sel);
 	BSON_APPEND_DOCUMENT_BEGIN(&sel, "_id", &in);
 	BSON_APPEND_ARRAY_BEGIN(&in, "$in", &arr);
-	BSON_APPEND_OID(&arr, "0", a);
-	BSON_APPEND_OID(&arr, "1", b);
+	for (i = 0; i < n; i++) {
+		(void)bson_uint32_to_string((uint32_t)i, &key, buf,
+		    sizeof(buf));
+		BSON_APPEND_OID(&arr, key, &oids[i]);
+	}
 	bson_append_array_end(&in, &arr);
 	bson_append_document_end(&sel, &in);
 
@@ -281,7 +312,7 @@ gridfs_mark_complete(struct mongo_session *s, const bson_oid_t *a,
 	if (!ok)
 		mongo_fail(s, "mark complete", &err);
 	else if (!bson_iter_init_find(&it, &reply, "matchedCount") ||
-	    bson_iter_as_int64(&it) != 2)
+	    bson_iter_as_int64(&it) != (int64_t)n)
 		ok = 0;
 
 	bson_destroy(&reply);

@@ -21,6 +21,7 @@
  * "strip" and exposes neither libwebp's method nor its threads.
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -54,8 +55,9 @@ static int				 image_upright(VipsImage **);
 static int				 image_srgb(VipsImage **);
 static int				 image_bare(VipsImage **);
 static int				 image_rgb8(VipsImage **);
-static enum image_result		 image_encode(VipsImage *, void **,
-					    size_t *, struct image_timing *);
+static enum image_result		 image_encode(VipsImage *, int, int,
+					    void **, size_t *,
+					    struct image_timing *);
 static uint64_t				 image_now_us(void);
 
 int
@@ -130,9 +132,47 @@ image_to_webp(const void *data, size_t len, void **out, size_t *outlen,
 	    image_bare(&img) == -1 || image_rgb8(&img) == -1)
 		goto cleanup;
 
-	ret = image_encode(img, out, outlen, timing);
+	ret = image_encode(img, IMAGE_WEBP_QUALITY, IMAGE_WEBP_METHOD, out,
+	    outlen, timing);
 
 cleanup:
+	g_object_unref(img);
+	vips_error_clear();
+	vips_thread_shutdown();
+	return (ret);
+}
+
+enum image_result
+image_preview(const void *data, size_t len, void **out, size_t *outlen)
+{
+	struct image_timing	 timing;
+	VipsImage		*img;
+	enum image_result	 ret;
+
+	*out = NULL;
+	*outlen = 0;
+	if (image_format_find(data, len) == NULL)
+		return (IMAGE_NOT_IMAGE);
+
+	/*
+	 * vips_thumbnail_buffer shrinks on load where the format allows
+	 * (JPEG by 2, 4 or 8 in the decoder, WEBP and HEIF at their own
+	 * scale), and turns the image upright itself.
+	 */
+	if (vips_thumbnail_buffer((void *)(uintptr_t)data, len, &img,
+	    IMAGE_PREVIEW_SIZE, "height", IMAGE_PREVIEW_SIZE,
+	    "size", VIPS_SIZE_DOWN, "fail_on", VIPS_FAIL_ON_TRUNCATED,
+	    NULL) != 0) {
+		vips_error_clear();
+		return (IMAGE_NOT_IMAGE);
+	}
+
+	ret = IMAGE_FAILED;
+	if (image_srgb(&img) == 0 && image_bare(&img) == 0 &&
+	    image_rgb8(&img) == 0)
+		ret = image_encode(img, IMAGE_PREVIEW_QUALITY,
+		    IMAGE_PREVIEW_METHOD, out, outlen, &timing);
+
 	g_object_unref(img);
 	vips_error_clear();
 	vips_thread_shutdown();
@@ -320,12 +360,12 @@ image_rgb8(VipsImage **img)
 
 /*
  * Decodes img in full (a truncated or corrupt file fails here) and
- * encodes it as lossy WEBP at IMAGE_WEBP_QUALITY. The decoded pixels are
+ * encodes it as lossy WEBP at quality and method. The decoded pixels are
  * freed as soon as libwebp has its own YUV copy of them.
  */
 static enum image_result
-image_encode(VipsImage *img, void **out, size_t *outlen,
-    struct image_timing *timing)
+image_encode(VipsImage *img, int quality, int method, void **out,
+    size_t *outlen, struct image_timing *timing)
 {
 	WebPConfig		 config;
 	WebPPicture		 pic;
@@ -342,12 +382,12 @@ image_encode(VipsImage *img, void **out, size_t *outlen,
 		return (IMAGE_NOT_IMAGE);
 
 	bands = vips_image_get_bands(img);
-	if (!WebPConfigPreset(&config, WEBP_PRESET_DEFAULT,
-	    IMAGE_WEBP_QUALITY) || !WebPPictureInit(&pic)) {
+	if (!WebPConfigPreset(&config, WEBP_PRESET_DEFAULT, quality) ||
+	    !WebPPictureInit(&pic)) {
 		g_free(pixels);
 		return (IMAGE_FAILED);
 	}
-	config.method = IMAGE_WEBP_METHOD;
+	config.method = method;
 	config.preprocessing = IMAGE_WEBP_PREPROCESS;
 	t0 = image_now_us();
 

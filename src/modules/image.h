@@ -22,6 +22,15 @@
 #define IMAGE_WEBP_METHOD	2
 #define IMAGE_WEBP_PREPROCESS	1
 
+/*
+ * The preview the web page shows: at most this many pixels on its long
+ * edge, WEBP at a quality a small picture needs (about 20-40 KB for a
+ * photo); small enough for libwebp's slower, better method.
+ */
+#define IMAGE_PREVIEW_SIZE	512
+#define IMAGE_PREVIEW_QUALITY	60
+#define IMAGE_PREVIEW_METHOD	4
+
 enum image_result {
 	IMAGE_OK,
 	IMAGE_NOT_IMAGE,	/* no accepted format, or broken */
@@ -60,6 +69,15 @@ enum image_result	image_probe(const void *data, size_t len,
 enum image_result	image_to_webp(const void *data, size_t len,
 			    void **out, size_t *outlen,
 			    struct image_timing *timing);
+
+/*
+ * The preview of data: upright, sRGB, no metadata, at most
+ * IMAGE_PREVIEW_SIZE pixels on its long edge (never enlarged), WEBP.
+ * Decoded at a fraction of its size where the format allows. Release
+ * *out with image_free.
+ */
+enum image_result	image_preview(const void *data, size_t len,
+			    void **out, size_t *outlen);
 
 void			image_free(void *out);
 

@@ -13,7 +13,8 @@
 /*
  * {"id", "filename", "tag", "original" (id or null), "uploadDate"
  * ("%H:%M on %d/%m/%Y", UTC), "uploadedAt" (ISO 8601, UTC, ms),
- * "length", "contentType"}; a new reference.
+ * "length", "contentType", "url" (its bytes), "preview" (an original's
+ * preview, null for a copy)}; a new reference.
  */
 json_t	*listing_entry(const struct gridfs_file *f);
 

@@ -56,7 +56,6 @@ reply_json(struct http_request *req, int status, json_t *root)
 		fatal("reply_json: json_dumps failed");
 	json_decref(root);
 
-	http_response_header(req, "cache-control", "no-store");
 	reply_body(req, status, body, strlen(body));
 	free(body);
 }
@@ -77,8 +76,17 @@ reply_strings(struct http_request *req, int status, const char *const *kv,
 void
 reply_bytes(struct http_request *req, int status, void **data, size_t len)
 {
+	reply_bytes_at(req, status, data, 0, len);
+}
+
+void
+reply_bytes_at(struct http_request *req, int status, void **data,
+    size_t off, size_t len)
+{
 	http_response_header(req, "x-content-type-options", "nosniff");
-	http_response_stream(req, status, *data, len, reply_sent, *data);
+	/* Kore frees the whole buffer (nb->extra) once the slice is sent. */
+	http_response_stream(req, status, (uint8_t *)*data + off, len,
+	    reply_sent, *data);
 	if (req->owner != NULL)
 		*data = NULL;
 }

@@ -38,11 +38,7 @@ struct reply_error {
  */
 int	reply_method(struct http_request *req, int methods);
 
-/*
- * Sends root (a JSON object or array) and frees it, with Cache-Control:
- * no-store: what goes through here (a token, a listing, an upload's
- * ids) is never to be kept by a browser or a proxy.
- */
+/* Sends root (a JSON object or array) and frees it. */
 void	reply_json(struct http_request *req, int status, json_t *root);
 
 /*
@@ -50,6 +46,8 @@ void	reply_json(struct http_request *req, int status, json_t *root);
  * status: the hot routes' answers (/me, /healthz) and every error,
  * without building a jansson tree, and with no header but its type:
  * each header costs Kore a formatted line (make bench counts them).
+ * Routes whose answers must not be kept (a token, a listing) say
+ * Cache-Control: no-store themselves, when they start.
  */
 void	reply_strings(struct http_request *req, int status,
 	    const char *const *kv, size_t n);
@@ -63,6 +61,10 @@ void	reply_strings(struct http_request *req, int status,
  */
 void	reply_bytes(struct http_request *req, int status, void **data,
 	    size_t len);
+
+/* The same for the len bytes at offset off of *data (a range of it). */
+void	reply_bytes_at(struct http_request *req, int status, void **data,
+	    size_t off, size_t len);
 
 /* Sends {"message": msg} with status. */
 void	reply_error(struct http_request *req, int status, const char *msg);

@@ -88,6 +88,8 @@ request_serve(struct http_request *req, const struct request_route *route)
 	ctx->result = kore_task_result(&ctx->task);
 	if (ctx->result == 0)
 		route->render(req, ctx->job);
+	else if (route->fail != NULL)
+		route->fail(req, ctx->job, ctx->result);
 	else if (route->nerrors > 0)
 		reply_result(req, route->errors, route->nerrors, ctx->result);
 	else

@@ -65,6 +65,9 @@ struct request_route {
 	int		(*run)(void *job, const char *user);
 	/* Event loop, once run() returned 0. */
 	void		(*render)(struct http_request *, void *job);
+	/* Event loop, for a failure, if errors alone cannot say it; may be
+	 * NULL (the row of errors answers). */
+	void		(*fail)(struct http_request *, void *job, int result);
 	/* Event loop, exactly once; may be NULL. */
 	void		(*cleanup)(void *job);
 };

@@ -7,8 +7,9 @@
  * decoder nor the store ever sees a copy of a 32 MiB original. Checks go
  * from cheap to dear: the part and its size, the owner's quotas (one
  * query), then the image header (the format by content, the pixel
- * count), and only then the full decode and the WEBP encode. The store is
- * the last step and all or nothing (gridfs_put_pair).
+ * count), and only then the full decode and the WEBP encode, and the
+ * preview (decoded again, shrunk on load). The store is the last step
+ * and all or nothing (gridfs_put_upload).
  *
  * Quotas count what is stored, so two uploads of one owner racing past
  * the check can both land: MAX_USER_UPLOADS (inflight.c) bounds by how
@@ -98,11 +99,12 @@ upload_image(const struct upload *up, const char *owner,
 {
 	struct image_info	 info;
 	struct image_timing	 timing;
-	struct gridfs_blob	 orig, copy;
-	void			*webp;
-	size_t			 webplen;
+	struct gridfs_blob	 orig, copies[2];
+	void			*webp, *small;
+	size_t			 webplen, smalllen;
 	uint64_t		 t0;
 	enum upload_result	 ret;
+	char			 ids3[3][FSID_LEN + 1];
 	char			 name[FILENAME_MAX_LEN + 1];
 	char			 webpname[FILENAME_MAX_LEN + 6];
 
@@ -139,17 +141,34 @@ upload_image(const struct upload *up, const char *owner,
 	if (ret != UPLOAD_OK)
 		return (ret);
 
+	/* The preview decodes again, at a fraction of the size. */
+	t0 = upload_now_us();
+	if (image_preview(part->data, part->len, &small, &smalllen) !=
+	    IMAGE_OK) {
+		image_free(webp);
+		return (UPLOAD_ENCODE_FAILED);
+	}
+	ids->preview_us = upload_now_us() - t0;
+
 	filename_clean(part->filename, name);
 	filename_webp(name, webpname, sizeof(webpname));
-	orig = (struct gridfs_blob){ name, info.content_type, part->data,
-	    part->len };
-	copy = (struct gridfs_blob){ webpname, "image/webp", webp, webplen };
+	orig = (struct gridfs_blob){ name, info.content_type, GRIDFS_ORIGINAL,
+	    part->data, part->len };
+	copies[0] = (struct gridfs_blob){ webpname, "image/webp",
+	    GRIDFS_COMPRESSED, webp, webplen };
+	copies[1] = (struct gridfs_blob){ webpname, "image/webp",
+	    GRIDFS_PREVIEW, small, smalllen };
 
 	t0 = upload_now_us();
-	ret = gridfs_put_pair(owner, &orig, &copy, ids->original,
-	    ids->compressed) == GRIDFS_OK ? UPLOAD_OK : UPLOAD_UNAVAILABLE;
+	ret = gridfs_put_upload(owner, &orig, copies, 2, ids3) == GRIDFS_OK ?
+	    UPLOAD_OK : UPLOAD_UNAVAILABLE;
 	ids->store_us = upload_now_us() - t0;
+	if (ret == UPLOAD_OK) {
+		memcpy(ids->original, ids3[0], sizeof(ids->original));
+		memcpy(ids->compressed, ids3[1], sizeof(ids->compressed));
+	}
 
+	image_free(small);
 	image_free(webp);
 	return (ret);
 }

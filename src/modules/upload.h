@@ -1,8 +1,8 @@
 /*
  * upload: one upload, from the request body as Kore holds it to the two
  * files in the image store (docs/API.md, "POST /upload"): find the file
- * part, check it is an image within the limits, make the WEBP copy, name
- * both, store both, all or nothing. No Kore, no HTTP: the controller
+ * part, check it is an image within the limits, make the WEBP copy and
+ * the preview, name them, store all three, all or nothing. No Kore, no HTTP: the controller
  * turns the result into an answer. Blocking and CPU-heavy: call it from
  * a job thread.
  */
@@ -51,6 +51,7 @@ struct upload_ids {
 	uint64_t	 probe_us;	/* the image header */
 	uint64_t	 decode_us;	/* the pixels */
 	uint64_t	 encode_us;	/* the WEBP copy */
+	uint64_t	 preview_us;	/* the preview, decoded and encoded */
 	uint64_t	 store_us;	/* both files into GridFS */
 };
 

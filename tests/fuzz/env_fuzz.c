@@ -57,6 +57,8 @@ static const struct {
 	    100000000 },
 	{ "MAX_USER_UPLOADS", offsetof(struct config, max_user_uploads), 4, 1,
 	    1000 },
+	{ "LINK_TTL_MAX", offsetof(struct config, link_ttl_max), 8, 60,
+	    366 * 86400 },
 	{ "DEP_TIMEOUT", offsetof(struct config, dep_timeout), 4, 1, 60 },
 };
 

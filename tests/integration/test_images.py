@@ -161,7 +161,12 @@ def test_listing_fields_and_order(api):
     orig, copy = by_id[ids["fs_id"]], by_id[ids["compressed_id"]]
 
     assert set(orig) == {"id", "filename", "tag", "original", "uploadDate",
-                         "uploadedAt", "length", "contentType"}
+                         "uploadedAt", "length", "contentType", "url",
+                         "preview"}
+    assert orig["url"] == "/img_collection/" + ids["fs_id"]
+    assert orig["preview"] == "/img_collection/%s/preview" % ids["fs_id"]
+    assert copy["url"] == "/img_collection/" + ids["compressed_id"]
+    assert copy["preview"] is None
     assert orig["filename"] == "Mập khùng.png"
     assert orig["tag"] == "original" and orig["original"] is None
     assert orig["contentType"] == "image/png"

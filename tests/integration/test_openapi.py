@@ -19,21 +19,31 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 SAMPLE_ID = "0123456789abcdef01234567"
 
 
+# The names of a regex route's [^/]+ parts, in order; {fs_id} elsewhere.
+PARAMS = {"/shared/": ["fs_id", "rendition", "expires", "signature"]}
+SAMPLES = {"fs_id": SAMPLE_ID, "rendition": "original", "expires": "1",
+           "signature": "x"}
+
+
 def route_paths():
-    """The paths of routes.conf; the regex route's [^/]+ is {fs_id}."""
+    """The paths of routes.conf, each [^/]+ of a regex route a {name}."""
     paths = []
     for line in open(os.path.join(ROOT, "conf", "routes.conf")):
         words = line.split()
         if len(words) >= 2 and words[0] == "route" and words[1] != "^/.*$":
-            paths.append(re.sub(r"\[\^/\]\+", "{fs_id}", words[1])
-                         .strip("^$"))
+            path = words[1].strip("^$")
+            names = iter(next((v for k, v in PARAMS.items()
+                               if path.startswith(k)), ["fs_id"] * 4))
+            paths.append(re.sub(r"\[\^/\]\+",
+                                lambda m: "{%s}" % next(names), path))
     return paths
 
 
 def served(base, token):
     out = set()
     for path in route_paths():
-        url = base + path.replace("{fs_id}", SAMPLE_ID)
+        url = base + re.sub(r"\{(\w+)\}", lambda m: SAMPLES[m.group(1)],
+                            path)
         for m in METHODS:
             r = requests.request(m, url, timeout=30, headers={
                 "Authorization": "Bearer " + token,
