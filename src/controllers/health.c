@@ -1,17 +1,22 @@
 /*
- * controllers/health: GET /healthz and GET /readyz (docs/API.md,
- * "Operations").
+ * controllers/health: GET /healthz, GET /readyz and GET /metrics
+ * (docs/API.md, "Operations").
  *
  * /healthz answers on the event loop: the process serves. /readyz asks
  * both databases, on a job thread, and names the one that does not
- * answer.
+ * answer. /metrics is Prometheus' scrape of this instance (metrics.c),
+ * for the network the instances share; nginx does not pass it on.
  */
+
+#include <stdlib.h>
 
 #include <kore/kore.h>
 #include <kore/http.h>
 
 #include "../modules/db.h"
+#include "../modules/breaker.h"
 #include "../modules/gridfs.h"
+#include "../modules/metrics.h"
 #include "../modules/reply.h"
 #include "../modules/request.h"
 
@@ -21,6 +26,7 @@ struct ready_job {
 };
 
 int	ctl_healthz(struct http_request *);
+int	ctl_metrics(struct http_request *);
 
 static int	ready_run(void *, const char *);
 static void	ready_render(struct http_request *, void *);
@@ -45,6 +51,29 @@ ctl_healthz(struct http_request *req)
 }
 
 REQUEST_HANDLER(ctl_readyz, ready_route)
+
+int
+ctl_metrics(struct http_request *req)
+{
+	char	*text;
+	size_t	 len;
+
+	(void)request_enter(req);
+	if (!reply_method(req, HTTP_METHOD_GET | HTTP_METHOD_HEAD))
+		return (KORE_RESULT_OK);
+
+	if ((text = metrics_text(breaker_now_ms(), &len)) == NULL) {
+		reply_error(req, HTTP_STATUS_INTERNAL_ERROR,
+		    "the metrics could not be written");
+		return (KORE_RESULT_OK);
+	}
+	http_response_header(req, "content-type",
+	    "text/plain; version=0.0.4; charset=utf-8");
+	http_response_header(req, "cache-control", "no-store");
+	reply_bytes(req, HTTP_STATUS_OK, (void **)&text, len);
+	free(text);
+	return (KORE_RESULT_OK);
+}
 
 static int
 ready_run(void *arg, const char *user)

@@ -20,6 +20,7 @@
 #include "../modules/gridfs.h"
 #include "../modules/inflight.h"
 #include "../modules/listing.h"
+#include "../modules/metrics.h"
 #include "../modules/multipart.h"
 #include "../modules/query.h"
 #include "../modules/reply.h"
@@ -121,6 +122,7 @@ upload_start(struct http_request *req, void *arg)
 	    sizeof(job->user));
 	if (!inflight_take(job->user, cfg->max_user_uploads)) {
 		job->user[0] = '\0';
+		metrics_upload_refused(METRICS_REFUSED_IN_FLIGHT);
 		http_response_header(req, "retry-after", "1");
 		reply_error(req, 429,
 		    "you have MAX_USER_UPLOADS uploads in flight: wait for one "
@@ -142,8 +144,16 @@ static int
 upload_run(void *arg, const char *user)
 {
 	struct upload_job	*job = arg;
+	enum upload_result	 r;
 
-	return (upload_store(&job->up, user, &job->ids));
+	r = upload_store(&job->up, user, &job->ids);
+	if (r == UPLOAD_OK) {
+		metrics_upload_stored(job->ids.stored_bytes);
+		metrics_encode(job->ids.decode_us + job->ids.encode_us);
+	} else {
+		metrics_upload_refused(r);
+	}
+	return (r);
 }
 
 static void

@@ -43,6 +43,12 @@ breaker_record(struct breaker *b, int ok, int64_t now_ms)
 }
 
 int64_t
+breaker_until(struct breaker *b)
+{
+	return (atomic_load(&b->open_until));
+}
+
+int64_t
 breaker_now_ms(void)
 {
 	struct timespec		ts;

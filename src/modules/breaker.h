@@ -26,6 +26,9 @@ int	breaker_allow(struct breaker *b, int64_t now_ms);
 /* How the call that was allowed went. */
 void	breaker_record(struct breaker *b, int ok, int64_t now_ms);
 
+/* Until when it refuses calls (ms), or 0 while the dependency is up. */
+int64_t	breaker_until(struct breaker *b);
+
 /* Milliseconds on a monotonic clock. */
 int64_t	breaker_now_ms(void);
 

@@ -19,6 +19,7 @@
 
 #include "breaker.h"
 #include "db.h"
+#include "metrics.h"
 
 #define DB_POOL_MAX	16
 #define DB_RETRY_FAST_MS	500	/* a stale handle fails faster */
@@ -119,6 +120,8 @@ db_run(db_op op, void *arg)
 	}
 
 	breaker_record(&db_breaker, r != DB_UNAVAILABLE, breaker_now_ms());
+	metrics_dependency(METRICS_MARIADB, r != DB_UNAVAILABLE,
+	    breaker_now_ms(), breaker_until(&db_breaker));
 	return (r);
 }
 

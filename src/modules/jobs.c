@@ -25,6 +25,10 @@
 #include <unistd.h>
 
 #include "jobs.h"
+#include "metrics.h"
+
+/* metrics.c names the lanes in this order. */
+_Static_assert(JOBS_NLANES == 3, "metrics.c knows three lanes");
 
 #define JOBS_THREADS_MAX	16
 
@@ -38,6 +42,7 @@ static const int	jobs_nice[JOBS_NLANES] = {
 struct jobs_lane_queue {
 	pthread_mutex_t			lock;
 	pthread_cond_t			cond;
+	int				lane;
 	int				nice;
 	TAILQ_HEAD(, kore_task)		tasks;
 };
@@ -45,7 +50,7 @@ struct jobs_lane_queue {
 static struct jobs_lane_queue	jobs_lanes[JOBS_NLANES];
 
 static void	*jobs_thread(void *);
-static int	 jobs_lane_start(struct jobs_lane_queue *, int, int);
+static int	 jobs_lane_start(struct jobs_lane_queue *, int, int, int);
 
 int
 jobs_init(const int threads[JOBS_NLANES])
@@ -53,7 +58,7 @@ jobs_init(const int threads[JOBS_NLANES])
 	int	lane;
 
 	for (lane = 0; lane < JOBS_NLANES; lane++) {
-		if (jobs_lane_start(&jobs_lanes[lane], threads[lane],
+		if (jobs_lane_start(&jobs_lanes[lane], lane, threads[lane],
 		    jobs_nice[lane]) == -1)
 			return (-1);
 	}
@@ -67,6 +72,7 @@ jobs_submit(struct kore_task *t, enum jobs_lane lane)
 	struct jobs_lane_queue	*q = &jobs_lanes[lane];
 
 	kore_platform_schedule_read(t->fds[0], t);
+	metrics_job(lane, 1, 0);
 
 	pthread_mutex_lock(&q->lock);
 	TAILQ_INSERT_TAIL(&q->tasks, t, list);
@@ -75,7 +81,7 @@ jobs_submit(struct kore_task *t, enum jobs_lane lane)
 }
 
 static int
-jobs_lane_start(struct jobs_lane_queue *q, int threads, int nice)
+jobs_lane_start(struct jobs_lane_queue *q, int lane, int threads, int nice)
 {
 	pthread_t	tid;
 	int		i;
@@ -85,6 +91,7 @@ jobs_lane_start(struct jobs_lane_queue *q, int threads, int nice)
 
 	pthread_mutex_init(&q->lock, NULL);
 	pthread_cond_init(&q->cond, NULL);
+	q->lane = lane;
 	q->nice = nice;
 	TAILQ_INIT(&q->tasks);
 
@@ -114,8 +121,10 @@ jobs_thread(void *arg)
 		TAILQ_REMOVE(&q->tasks, t, list);
 		pthread_mutex_unlock(&q->lock);
 
+		metrics_job(q->lane, -1, 1);
 		kore_task_set_state(t, KORE_TASK_STATE_RUNNING);
 		kore_task_set_result(t, t->entry(t));
+		metrics_job(q->lane, 0, -1);
 		kore_task_finish(t);
 	}
 

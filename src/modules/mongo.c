@@ -24,6 +24,7 @@
 
 #include "breaker.h"
 #include "log.h"
+#include "metrics.h"
 #include "mongo.h"
 #include "mongostream.h"
 
@@ -40,6 +41,7 @@ static void		 mongo_log(mongoc_log_level_t, const char *,
 			    const char *, void *);
 static int		 mongo_delete_where(struct mongo_session *, const char *,
 			    const char *, const bson_oid_t *);
+static void		 mongo_record(int);
 static mongoc_client_t	*mongo_client_pop(void);
 static void		 mongo_client_push(mongoc_client_t *);
 
@@ -110,8 +112,7 @@ void
 mongo_close(struct mongo_session *s)
 {
 	if (s->client != NULL)
-		breaker_record(&mongo_breaker, !s->unreachable,
-		    breaker_now_ms());
+		mongo_record(!s->unreachable);
 	if (s->bucket != NULL)
 		mongoc_gridfs_bucket_destroy(s->bucket);
 	if (s->db != NULL)
@@ -141,7 +142,7 @@ mongo_ping(void)
 	if (!ok)
 		mongo_fail(NULL, "ping", &err);
 
-	breaker_record(&mongo_breaker, ok, breaker_now_ms());
+	mongo_record(ok);
 	bson_destroy(&reply);
 	bson_destroy(&cmd);
 	mongo_client_push(client);
@@ -188,6 +189,15 @@ mongo_remove_file(struct mongo_session *s, const bson_oid_t *oid)
 {
 	return (mongo_delete_where(s, "fs.chunks", "files_id", oid) &&
 	    mongo_delete_where(s, "fs.files", "_id", oid));
+}
+
+/* How a call went, for the breaker and for GET /metrics. */
+static void
+mongo_record(int ok)
+{
+	breaker_record(&mongo_breaker, ok, breaker_now_ms());
+	metrics_dependency(METRICS_MONGODB, ok, breaker_now_ms(),
+	    breaker_until(&mongo_breaker));
 }
 
 int64_t

@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "request.h"
 
 static void	request_free(struct http_request *);
@@ -32,6 +33,13 @@ static int	request_task_entry(struct kore_task *);
 static void	request_id_init(struct http_request *, struct request_ctx *);
 static uint64_t	request_now_us(void);
 static void	request_hex(char *, uint64_t);
+static int	request_route_index(const struct kore_module_handle *);
+static char	*request_route_label(const char *);
+
+/* The routes of conf/routes.conf in their order, for GET /metrics. */
+static const struct kore_module_handle	*request_hdlrs[METRICS_ROUTES_MAX];
+static const char			*request_labels[METRICS_ROUTES_MAX];
+static size_t				 request_nroutes;
 
 struct request_ctx *
 request_enter(struct http_request *req)
@@ -99,6 +107,27 @@ request_serve(struct http_request *req, const struct request_route *route)
 }
 
 void
+request_routes(void)
+{
+	struct kore_server		*srv;
+	struct kore_domain		*dom;
+	struct kore_module_handle	*hdlr;
+
+	LIST_FOREACH(srv, &kore_servers, list) {
+		TAILQ_FOREACH(dom, &srv->domains, list) {
+			TAILQ_FOREACH(hdlr, &dom->handlers, list) {
+				if (request_nroutes == METRICS_ROUTES_MAX)
+					break;
+				request_hdlrs[request_nroutes] = hdlr;
+				request_labels[request_nroutes++] =
+				    request_route_label(hdlr->path);
+			}
+		}
+	}
+	metrics_routes(request_labels, request_nroutes);
+}
+
+void
 request_note(struct request_ctx *ctx, const char *fmt, ...)
 {
 	va_list		ap;
@@ -139,6 +168,8 @@ request_free(struct http_request *req)
 {
 	struct request_ctx	*ctx;
 	struct log_rec		 line;
+	uint64_t		 us;
+	int			 status;
 
 	if ((ctx = http_state_get(req)) == NULL || ctx->logged)
 		return;
@@ -147,13 +178,18 @@ request_free(struct http_request *req)
 
 	ctx->logged = 1;
 
+	/* 499, as nginx says: the client left before it had an answer. */
+	status = req->status != 0 ? req->status : 499;
+	us = request_now_us() - ctx->start_us;
+	metrics_request(request_route_index(req->hdlr),
+	    http_method_text(req->method), status, us);
+
 	log_begin(&line);
 	log_raw(&line, "rid", ctx->id);
 	log_raw(&line, "method", http_method_text(req->method));
 	log_safe(&line, "path", req->path);
-	/* 499, as nginx says: the client left before it had an answer. */
-	log_uint(&line, "status", req->status != 0 ? req->status : 499);
-	log_millis(&line, "ms", request_now_us() - ctx->start_us);
+	log_uint(&line, "status", (uint64_t)status);
+	log_millis(&line, "ms", us);
 	log_safe(&line, "user", ctx->user_id);
 	if (ctx->note[0] != '\0')
 		log_words(&line, ctx->note);
@@ -215,4 +251,52 @@ request_hex(char *out, uint64_t v)
 
 	for (i = 15; i >= 0; i--, v >>= 4)
 		out[i] = digits[v & 0xf];
+}
+
+static int
+request_route_index(const struct kore_module_handle *hdlr)
+{
+	size_t	i;
+
+	for (i = 0; i < request_nroutes; i++) {
+		if (request_hdlrs[i] == hdlr)
+			return ((int)i);
+	}
+	return (-1);
+}
+
+/*
+ * A route as GET /metrics labels it: its path, each [^/]+ of a regex
+ * route named as docs/API.md names it, never a client's value; the last
+ * route (any other path) is "other".
+ */
+static char *
+request_route_label(const char *pattern)
+{
+	static const char *const	 shared[] = { "{fs_id}", "{rendition}",
+					    "{expires}", "{signature}" };
+	struct kore_buf			 buf;
+	const char			*p;
+	size_t				 part;
+	char				*label;
+
+	if (strcmp(pattern, "^/.*$") == 0)
+		return (kore_strdup("other"));
+
+	kore_buf_init(&buf, 64);
+	p = pattern + (pattern[0] == '^');
+	for (part = 0; *p != '\0' && *p != '$'; ) {
+		if (strncmp(p, "[^/]+", 5) == 0) {
+			kore_buf_appendf(&buf, "%s", strncmp(pattern,
+			    "^/shared/", 9) == 0 && part < 4 ? shared[part] :
+			    "{fs_id}");
+			part++;
+			p += 5;
+		} else {
+			kore_buf_append(&buf, p++, 1);
+		}
+	}
+	label = kore_strdup(kore_buf_stringify(&buf, NULL));
+	kore_buf_cleanup(&buf);
+	return (label);
 }

@@ -89,6 +89,12 @@ int	request_serve(struct http_request *req,
 	    const struct request_route *route);
 
 /*
+ * Once per worker as it starts: the routes, in conf/routes.conf's order,
+ * for GET /metrics (metrics.c) to count each request under its route.
+ */
+void	request_routes(void);
+
+/*
  * Words for the request's access-log line, after its usual fields: made
  * of the service's own numbers and names, never of what a client sent.
  */

@@ -166,6 +166,7 @@ upload_image(const struct upload *up, const char *owner,
 	if (ret == UPLOAD_OK) {
 		memcpy(ids->original, ids3[0], sizeof(ids->original));
 		memcpy(ids->compressed, ids3[1], sizeof(ids->compressed));
+		ids->stored_bytes = part->len + webplen + smalllen;
 	}
 
 	image_free(small);

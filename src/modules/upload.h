@@ -52,7 +52,8 @@ struct upload_ids {
 	uint64_t	 decode_us;	/* the pixels */
 	uint64_t	 encode_us;	/* the WEBP copy */
 	uint64_t	 preview_us;	/* the preview, decoded and encoded */
-	uint64_t	 store_us;	/* both files into GridFS */
+	uint64_t	 store_us;	/* all files into GridFS */
+	uint64_t	 stored_bytes;	/* the original's and its copies' */
 };
 
 /*
