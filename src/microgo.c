@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <kore/kore.h>
 #include <kore/seccomp.h>
@@ -24,6 +25,8 @@
 #include "modules/gridfs.h"
 #include "modules/image.h"
 #include "modules/inflight.h"
+#include "modules/metrics.h"
+#include "modules/request.h"
 #include "modules/jobs.h"
 #include "modules/log.h"
 #include "modules/password.h"
@@ -53,10 +56,16 @@ static const int	microgo_threads[JOBS_NLANES] = {
 #define MICROGO_MMAP_THRESHOLD	(256 * 1024)
 
 void	kore_parent_configure(int, char **);
+int	microgo_onload(int);
 void	kore_worker_configure(void);
 void	kore_worker_teardown(void);
 
+/* How often a worker reports its memory and connections to /metrics. */
+#define MICROGO_PROCESS_MS	1000
+
 static struct config	microgo_cfg;
+
+static void	microgo_process(void *, u_int64_t);
 
 /*
  * make bench counts instructions with valgrind's callgrind, which asks
@@ -119,6 +128,9 @@ KORE_SECCOMP_FILTER("microgo",
 	/* libvips' thumbnail (the preview): see image_preview. */
 	KORE_SYSCALL_ALLOW(umask),
 	KORE_SYSCALL_ALLOW(ftruncate),
+	/* The log file reopened on SIGHUP (microgo_onload). */
+	KORE_SYSCALL_ALLOW(dup2),
+	KORE_SYSCALL_ALLOW(dup3),
 	/* argon2id (libsodium) allocates its memory with mmap. */
 	KORE_SYSCALL_ALLOW(mmap),
 	KORE_SYSCALL_ALLOW(munmap),
@@ -150,7 +162,7 @@ kore_parent_configure(int argc, char **argv)
 		fprintf(stderr, "microgo: libsodium failed to start\n");
 		exit(1);
 	}
-	if (inflight_init() == -1) {
+	if (inflight_init() == -1 || metrics_init() == -1) {
 		fprintf(stderr, "microgo: cannot map shared memory\n");
 		exit(1);
 	}
@@ -175,6 +187,10 @@ kore_worker_configure(void)
 	if (worker->id >= INFLIGHT_WORKERS)
 		fatal("microgo: at most %d workers", INFLIGHT_WORKERS - 1);
 	inflight_worker(worker->id);
+	metrics_worker(worker->id, (int)getpid());
+	request_routes();
+	(void)kore_timer_add(microgo_process, MICROGO_PROCESS_MS, NULL, 0);
+	microgo_process(NULL, 0);
 	if (db_init(&microgo_cfg) == -1)
 		fatal("microgo: MariaDB client library failed to start");
 	if (gridfs_init(&microgo_cfg) == -1)
@@ -186,9 +202,48 @@ kore_worker_configure(void)
 	sweeper_start();
 }
 
+/*
+ * kore.conf's onload hook. Kore runs it in each worker as it starts and
+ * again on SIGHUP, when it reloads the module: the module is linked with
+ * -z nodelete, so the reload keeps it (and its state) as it is, and this
+ * is a log rotation's signal: the log file is opened again by name.
+ */
+int
+microgo_onload(int action)
+{
+	if (action == KORE_MODULE_LOAD && worker != NULL) {
+		if (log_reopen() == -1)
+			kore_log(LOG_ERR, "microgo: cannot reopen the log");
+		else
+			log_line("level=info msg=\"log opened\"");
+	}
+
+	return (KORE_RESULT_OK);
+}
+
 void
 kore_worker_teardown(void)
 {
 	gridfs_cleanup();
 	db_cleanup();
+}
+
+/* This worker's resident memory (from /proc) and open connections. */
+static void
+microgo_process(void *arg, u_int64_t now)
+{
+	FILE		*fp;
+	unsigned long	 pages, resident;
+
+	(void)arg;
+	(void)now;
+
+	resident = 0;
+	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(fp, "%lu %lu", &pages, &resident) != 2)
+			resident = 0;
+		(void)fclose(fp);
+	}
+	metrics_process((uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE),
+	    worker_active_connections);
 }

@@ -437,7 +437,8 @@ def render_kore_conf(text, port, pidfile, workers=None, module=None, body_dir=No
         if n == 0:
             text = "workers\t\t\t%d\n" % workers + text
     if module is not None:
-        text, n = re.subn(r"^([ \t]*)load[ \t]+\S+[ \t]*$", "\\1load\t\t%s" % module,
+        text, n = re.subn(r"^([ \t]*)load[ \t]+\S+([ \t]+\S+)?[ \t]*$",
+                          lambda m: "%sload\t\t%s%s" % (m.group(1), module, m.group(2) or ""),
                           text, flags=re.M)
         if n != 1:
             raise StackError("kore.conf: expected one `load MODULE` line, found %d" % n)

@@ -27,6 +27,7 @@
 #include "log.h"
 
 static int	log_fd = -1;
+static char	log_path[PATH_MAX];
 static char	log_host[HOST_NAME_MAX + 1];
 static char	log_pid[16];
 static unsigned	log_lost;	/* lines the file refused; for a debugger */
@@ -56,9 +57,37 @@ log_open(const char *dir)
 	log_host[sizeof(log_host) - 1] = '\0';
 
 	log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	(void)strcpy(log_path, path);
 	log_worker();
 
 	return (log_fd == -1 ? -1 : 0);
+}
+
+/*
+ * The new file takes the old descriptor's number in one dup2(2): a job
+ * thread writing at that moment writes whole to one file or the other,
+ * and no line is lost or split.
+ */
+int
+log_reopen(void)
+{
+	int	fd;
+
+	if (log_fd == -1)
+		return (0);
+	if ((fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+	    0644)) == -1)
+		return (-1);
+	if (fd != log_fd) {
+		if (dup2(fd, log_fd) == -1) {
+			(void)close(fd);
+			return (-1);
+		}
+		(void)close(fd);
+		(void)fcntl(log_fd, F_SETFD, FD_CLOEXEC);
+	}
+
+	return (0);
 }
 
 void

@@ -15,6 +15,12 @@
 /* Opens (creating both) dir/app_logs.log; returns 0 or -1 with errno set. */
 int	log_open(const char *dir);
 
+/*
+ * Opens the log file again by its name, for logrotate: the old file
+ * (renamed) gets no more lines, the new one all of them. 0 or -1.
+ */
+int	log_reopen(void);
+
 /* In each worker as it starts: its own pid for its lines. */
 void	log_worker(void);
 
