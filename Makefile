@@ -25,14 +25,15 @@ DEB_RUN		:= $(DEB_BUILD) mariadb-server mariadb-client nginx-light curl openssl 
 		   python3-bson-ext python3-mongomock
 # What make test adds: cmocka and valgrind (unit), clang with its
 # sanitizer and libFuzzer runtimes (fuzz), pytest, Pillow, yaml and
-# pymongo's GridFS (the Python suites); npm, for newman (postman), is
+# pymongo's GridFS (the Python suites), Prometheus and its Python text
+# parser (tests/integration/test_observability.py); npm, for newman (postman), is
 # added when missing.
 # New suites add their packages here (Chromium for browser tests,
 # Prometheus, Docker; the compose suite installs Docker itself today,
 # tests/compose/run.sh).
 DEB_TEST	:= $(DEB_RUN) libcmocka-dev valgrind clang libclang-rt-14-dev \
 		   python3-pytest python3-pil python3-yaml python3-gridfs \
-		   chromium fonts-dejavu-core
+		   python3-prometheus-client prometheus chromium fonts-dejavu-core
 # What make bench adds: wrk, gnuplot for the chart, Pillow to compare with,
 # valgrind to count instructions, and real photographs to encode (MATE's
 # and Plasma's wallpapers: photos under free licences, from Debian).
