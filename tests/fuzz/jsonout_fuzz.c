@@ -24,7 +24,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char	*kv[2];
 	const uint8_t	*nul;
 	char		*value, *k, *small;
-	char		 out[4 * 2048 + 16];
+	char		 out[6 * 2048 + 16];	/* a byte may take six */
 	size_t		 len, vlen;
 
 	if (size > 2048)
