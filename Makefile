@@ -142,7 +142,10 @@ unit: deps-test
 integration: deps-test build
 	$(PYTHON) -m pytest -q tests/integration
 
+# playwright-core for the browser suite (tests/browser); if npm ci fails,
+# that suite fails alone.
 test: deps-test build
+	-cd tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
 	$(PYTHON) tests/run_all.py
 
 clean:

@@ -93,6 +93,8 @@ SUITES = {
     "soak": lambda: run_pytest("tests/soak"),
     "postman": lambda: run_counted([PYTHON,
                                     "tests/postman/run_with_stack.py"]),
+    "browser": lambda: run_counted([PYTHON,
+                                    "tests/browser/run_with_stack.py"]),
     "asan": run_asan,
     "fuzz": lambda: run_counted(["make", "-s", "-C", "tests/fuzz", "run"]),
     "compose": lambda: run_counted(["bash", "tests/compose/run.sh"]),
