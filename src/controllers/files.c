@@ -264,6 +264,10 @@ file_run(void *arg, const char *user)
 		return (r);
 	if ((r = gridfs_get(owner, job->id, &job->meta, &orig)) != GRIDFS_OK)
 		return (r);
+	if (strcmp(job->meta.tag, GRIDFS_ORIGINAL) != 0) {
+		free(orig);		/* a copy has no preview */
+		return (GRIDFS_NOT_FOUND);
+	}
 
 	r = GRIDFS_UNAVAILABLE;
 	if (image_preview(orig, (size_t)job->meta.length, &job->data, &len) ==
@@ -443,11 +447,16 @@ link_start(struct http_request *req, void *arg)
 	json_decref(root);
 	job->expires = (int64_t)time(NULL) + ttl;
 
-	/* Where the client reached us, for a whole URL; nginx says both. */
+	/*
+	 * Where the client reached us, for a whole URL: nginx sends the
+	 * scheme and the Host the client wrote (with its port); straight
+	 * to Kore, the Host header. Only host-name characters are taken.
+	 */
 	if (!http_request_header(req, "x-forwarded-proto", &proto) ||
 	    (strcmp(proto, "https") != 0 && strcmp(proto, "http") != 0))
 		proto = "http";
-	if (http_request_header(req, "host", &host) && host[0] != '\0' &&
+	if ((http_request_header(req, "x-forwarded-host", &host) ||
+	    http_request_header(req, "host", &host)) && host[0] != '\0' &&
 	    strspn(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 	    "0123456789.-:[]") == strlen(host) && strlen(host) < 256)
 		(void)snprintf(job->base, sizeof(job->base), "%s://%s", proto,
