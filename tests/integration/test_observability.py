@@ -256,6 +256,26 @@ def test_prometheus_scrapes_every_instance(ops, token, prometheus):
                 'method="GET",status="200"}')
     assert len(per) == 2 and all(float(x["value"][1]) > 0 for x in per)
 
+    # The request rate over the last 30 s, as a dashboard asks for it:
+    # more than nothing, and no more than what was sent in that window
+    # (the 25 above, the scrapes themselves and this test's own).
+    res = query(prometheus, "sum(rate(microgo_http_requests_total[30s]))")
+    assert res and 0 < float(res[0]["value"][1]) < 100, res
+
+    # Uploads: two sent through nginx, two more counted.
+    uploads = 'sum(microgo_uploads_total)'
+    before = float(query(prometheus, uploads)[0]["value"][1])
+    for i in range(2):
+        r = requests.post(ops.nginx_url + "/upload", headers=bearer(token),
+                          files={"data": ("p%d.png" % i, image_bytes("PNG"))},
+                          timeout=30)
+        assert r.status_code == 201, r.text
+    truth = sum(value(scrape(u), "microgo_uploads_total")
+                for u in ops.kore_urls)
+    assert truth >= before + 2
+    wait_for(lambda: float(query(prometheus, uploads)[0]["value"][1]) ==
+             truth, 20, "Prometheus to count %d uploads" % truth)
+
 
 # ---- log rotation
 
