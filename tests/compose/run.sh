@@ -320,6 +320,8 @@ build_image microgo-test/mariadb "$DOCKER" build -q \
 	-t microgo-test/mariadb "$HERE/images/mariadb"
 build_image microgo-test/nginx "$DOCKER" build -q \
 	-t microgo-test/nginx "$HERE/images/nginx"
+build_image microgo-test/prometheus "$DOCKER" build -q \
+	-t microgo-test/prometheus "$HERE/images/prometheus"
 # shellcheck disable=SC2016
 build_image microgo-test/mongodb bash -c '
 	set -o pipefail
@@ -416,6 +418,59 @@ timeout 300 "$PYTHON" "$HERE/check.py" api --base-url "$BASE" \
 	--log-file "$ROOT/logs/app_logs.log" --log-offset "$LOG_OFFSET" |
 	tee "$out" || true
 add_counts "$out" "API checks"
+phase_end
+
+# -------------------------------------------------------------- metrics
+# The optional prometheus service (profile metrics): it finds all three
+# replicas through Docker's DNS and scrapes them; nginx does not pass
+# /metrics on. Then it is removed again, so the phases below see the
+# stack as a plain `up` makes it.
+phase_start metrics
+PROM_PORT=$(free_port)
+prom_query() {	# PROMQL -> the first result's value, or nothing
+	curl -fsS --max-time 5 -G "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+		--data-urlencode "query=$1" 2> /dev/null |
+		"$PYTHON" -c 'import json, sys
+r = json.load(sys.stdin)["data"]["result"]
+print(r[0]["value"][1] if r else "")' 2> /dev/null || true
+}
+if bounded 300 env PROMETHEUS_PORT="$PROM_PORT" "${COMPOSE[@]}" \
+	--profile metrics up -d prometheus; then
+	up_count=
+	for _ in $(seq 60); do
+		up_count=$(prom_query 'count(up{job="microgo"} == 1)')
+		[ "$up_count" != 3 ] || break
+		sleep 1
+	done
+	if [ "$up_count" = 3 ]; then
+		pass "prometheus (profile metrics) scrapes the 3 app replicas it found by DNS"
+	else
+		fail "prometheus (profile metrics) scrapes the 3 app replicas (up: ${up_count:-none})"
+	fi
+	for _ in $(seq 20); do
+		curl -fsS -o /dev/null "$BASE/healthz"
+	done
+	total=
+	for _ in $(seq 30); do
+		total=$(prom_query 'sum(microgo_http_requests_total{route="/healthz"})')
+		[ -z "$total" ] || [ "${total%%.*}" -lt 20 ] || break
+		sleep 1
+	done
+	if [ -n "$total" ] && [ "${total%%.*}" -ge 20 ]; then
+		pass "prometheus sees the requests sent through nginx ($total to /healthz)"
+	else
+		fail "prometheus sees the requests sent through nginx (${total:-nothing})"
+	fi
+	code=$(curl -s -o "$WORK/metrics.out" -w '%{http_code}' "$BASE/metrics")
+	if [ "$code" = 404 ] && grep -q '"no such route"' "$WORK/metrics.out"; then
+		pass "GET /metrics through nginx: 404 JSON"
+	else
+		fail "GET /metrics through nginx: $code"
+	fi
+else
+	fail "docker-compose --profile metrics up -d prometheus"
+fi
+bounded 120 "${COMPOSE[@]}" --profile metrics rm -sf prometheus > /dev/null 2>&1 || true
 phase_end
 
 # ------------------------------------------------------------- security
