@@ -19,6 +19,7 @@ const SHOTS = process.env.MICROGO_SCREENSHOTS || fs.mkdtempSync(path.join(os.tmp
 const TEST_TIMEOUT = 60000; // ms for one test
 const PNG = 'Mập khùng at the lake, a rather long file name.png';
 const JPG = 'sunset.jpg';
+const BIG = 'harbour, 12 MP.jpg'; // 4000x3000, photo-like
 const DROPPED = 'dropped.png';
 const NOT_IMAGE = 'notes.png';
 const REFUSAL = 'the file is not an image in a supported format';
@@ -49,12 +50,15 @@ function withTimeout(promise, ms, what) {
 
 /* ---- the browser ---- */
 
-const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'microgo-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
+const LAUNCH = {
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+};
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'microgo-chromium-'));
+const context = await chromium.launchPersistentContext(profile, {
+  ...LAUNCH,
   viewport: { width: 1280, height: 800 },
   acceptDownloads: true,
 });
@@ -218,27 +222,37 @@ test('login works, by keyboard alone, with a visible focus ring', async () => {
   eq(await page.locator('#cards > li').count(), 0, 'no cards yet');
 });
 
-test('uploading two images shows a progress bar each, then two cards whose previews decoded', async () => {
-  await page.setInputFiles('#files', [fixture(PNG), fixture(JPG)]);
+test('uploading three images (a 12 MP photo among them) shows a progress bar each, then three cards whose previews decoded', async () => {
+  await page.setInputFiles('#files', [fixture(PNG), fixture(JPG), fixture(BIG)]);
   const rows = page.locator('#uploads > li');
+  // Every row has its bar from the start, before its upload's turn comes.
+  eq(await rows.count(), 3, 'upload rows');
+  eq(await page.locator('#uploads > li progress').count(), 3, 'a <progress> per file');
   await page.waitForFunction(() => [...document.querySelectorAll('#uploads > li .status')]
-    .filter((s) => s.textContent === 'uploaded').length === 2, null, { timeout: 30000 });
-  eq(await rows.count(), 2, 'upload rows');
-  for (let i = 0; i < 2; i++) {
+    .filter((s) => s.textContent === 'uploaded').length === 3, null, { timeout: 45000 });
+  eq(await rows.count(), 3, 'upload rows');
+  for (let i = 0; i < 3; i++) {
     const bar = rows.nth(i).locator('progress');
     eq(await bar.count(), 1, 'a <progress> per file');
     eq(await bar.evaluate((b) => [b.value, b.max].join('/')), '100/100', 'progress complete');
   }
-  await previewsDecoded(2);
-  // Newest first: the JPEG went second.
+  await previewsDecoded(3);
+  // Newest first: the 12 MP photo went last.
   const names = await cardNames();
-  eq(JSON.stringify(names), JSON.stringify([JPG, PNG]), 'card order');
+  eq(JSON.stringify(names), JSON.stringify([BIG, JPG, PNG]), 'card order');
   eq(await card(PNG).locator('img').getAttribute('alt'), PNG, 'alt is the file name');
   const facts = await card(JPG).locator('.facts').textContent();
   assert(/\d+(\.\d)? KB/.test(facts), `size shown: ${facts}`);
   assert(await card(JPG).locator('time').getAttribute('datetime'), 'time shown');
+  // The big photo's preview is the server's (at most 512 px), not the original.
+  const big = await card(BIG).locator('img').evaluate((i) => [i.naturalWidth, i.naturalHeight]);
+  assert(big[0] > 0 && big[0] <= 512 && big[1] <= 512, `the 12 MP photo's preview is ${big}`);
+  const bigFacts = await card(BIG).locator('.facts').textContent();
+  assert(/\d+(\.\d)? MB/.test(bigFacts), `size of the 12 MP photo: ${bigFacts}`);
   const listed = (await apiListing(await sessionToken())).filter((r) => r.tag === 'original');
-  eq(listed.length, 2, 'originals in the API listing');
+  eq(listed.length, 3, 'originals in the API listing');
+  const bigRec = listed.find((r) => r.filename === BIG);
+  eq(bigRec && bigRec.length, fs.statSync(fixture(BIG)).size, 'the 12 MP photo stored whole');
 });
 
 test('a file that is not an image shows the server\'s refusal, and no card', async () => {
@@ -250,7 +264,7 @@ test('a file that is not an image shows the server\'s refusal, and no card', asy
   assert(text.includes(REFUSAL), `refusal shown: ${text}`);
   assert(await row.evaluate((r) => r.classList.contains('failed')), 'row marked failed');
   await page.waitForTimeout(500);
-  eq(await page.locator('#cards > li').count(), 2, 'cards');
+  eq(await page.locator('#cards > li').count(), 3, 'cards');
 });
 
 test('a file dropped on the zone is uploaded', async () => {
@@ -265,7 +279,7 @@ test('a file dropped on the zone is uploaded', async () => {
   assert(await page.locator('#drop.over').count() === 1, 'the zone shows a drop is possible');
   await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
   await card(DROPPED).waitFor({ timeout: 30000 });
-  await previewsDecoded(3);
+  await previewsDecoded(4);
   eq((await cardNames())[0], DROPPED, 'the newest card first');
 });
 
@@ -274,8 +288,8 @@ test('a reload keeps the session and the grid', async () => {
   await page.locator('#gallery').waitFor({ state: 'visible' });
   assert(await page.locator('#login').isHidden(), 'no login form');
   eq(await page.textContent('#who-name'), 'Logged in as Rex', 'who');
-  await previewsDecoded(3);
-  eq(JSON.stringify(await cardNames()), JSON.stringify([DROPPED, JPG, PNG]), 'cards after reload');
+  await previewsDecoded(4);
+  eq(JSON.stringify(await cardNames()), JSON.stringify([DROPPED, BIG, JPG, PNG]), 'cards after reload');
 });
 
 test('Download gives a file whose bytes are the upload\'s', async () => {
@@ -320,17 +334,17 @@ test('Delete asks first; confirmed, the card goes and the API no longer lists it
   await c.locator('button.delete').click();
   await c.waitFor({ state: 'detached', timeout: 15000 });
   assert(asked.includes(DROPPED), `confirm() names the file: ${asked}`);
-  eq(await page.locator('#cards > li').count(), 2, 'cards left');
+  eq(await page.locator('#cards > li').count(), 3, 'cards left');
   const listed = await apiListing(await sessionToken());
   assert(!listed.some((r) => r.id === id || r.original === id), 'the API still lists the deleted file or its copy');
-  eq(listed.filter((r) => r.tag === 'original').length, 2, 'originals left in the API');
+  eq(listed.filter((r) => r.tag === 'original').length, 3, 'originals left in the API');
   await page.locator('#notice', { hasText: `Deleted ${DROPPED}.` }).waitFor();
 });
 
 test('at phone width (390x844) nothing scrolls sideways', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await page.reload();
-  await previewsDecoded(2);
+  await previewsDecoded(3);
   await card(PNG).locator('button.share').click(); // the widest content: a link
   await card(PNG).locator('.shared input').waitFor({ state: 'visible' });
   const m = await page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
@@ -361,7 +375,7 @@ test('an invalid token sends the page back to the login form with a message', as
 
 test('Log out returns to the login form and forgets the token', async () => {
   await loginByForm('Rex', 'Rex siu super');
-  await previewsDecoded(2);
+  await previewsDecoded(3);
   await page.click('#logout');
   await page.locator('#login-form').waitFor({ state: 'visible' });
   eq(await sessionToken(), null, 'token after log out');

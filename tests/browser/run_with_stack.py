@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -40,9 +40,9 @@ NPM_TIMEOUT = 300
 
 
 def make_fixtures(directory):
-    """Two real images for Rex (a PNG and a JPEG, with long and non-ASCII
-    names for the narrow screen), a text file named like an image, and
-    small PNGs for the Load more test."""
+    """Three real images for Rex (a PNG and a JPEG, with long and non-ASCII
+    names for the narrow screen, and a photo-like 12 MP JPEG), a text file
+    named like an image, and small PNGs for the Load more test."""
     def scene(w, h, sky, ground, sun):
         img = Image.new("RGB", (w, h), sky)
         d = ImageDraw.Draw(img)
@@ -60,6 +60,13 @@ def make_fixtures(directory):
         os.path.join(directory, "Mập khùng at the lake, a rather long file name.png"))
     scene(800, 600, (200, 110, 60), (110, 90, 60), (255, 240, 200)).save(
         os.path.join(directory, "sunset.jpg"), quality=90)
+    # 4000x3000, photo-like: smoothed noise over gradients (a few MB, as a
+    # camera's JPEG is), not a flat scene that compresses to nothing.
+    w, h = 4000, 3000
+    noise = Image.effect_noise((w, h), 90).filter(ImageFilter.GaussianBlur(1.5))
+    grad = Image.linear_gradient("L").resize((w, h))
+    Image.merge("RGB", (noise, grad, Image.blend(noise, grad, 0.5))).save(
+        os.path.join(directory, "harbour, 12 MP.jpg"), quality=88)
     with open(os.path.join(directory, "notes.png"), "w") as f:
         f.write("This is not an image, whatever its name says.\n")
     many = os.path.join(directory, "many")
