@@ -20,6 +20,7 @@ const TEST_TIMEOUT = 60000; // ms for one test
 const PNG = 'Mập khùng at the lake, a rather long file name.png';
 const JPG = 'sunset.jpg';
 const BIG = 'harbour, 12 MP.jpg'; // 4000x3000, photo-like
+const BIG_SIZE = [4000, 3000];
 const DROPPED = 'dropped.png';
 const NOT_IMAGE = 'notes.png';
 const REFUSAL = 'the file is not an image in a supported format';
@@ -319,6 +320,75 @@ test('Share gives a URL that fetches the image without a token, and Copy copies 
   await page.locator('#notice', { hasText: 'Link copied.' }).waitFor();
   eq(await page.evaluate(() => navigator.clipboard.readText()), url, 'clipboard');
   await page.screenshot({ path: path.join(SHOTS, 'desktop-1280x800.png') });
+});
+
+test('a share link opened in a fresh browser (no session, no token) shows the image; a 2 s link expires', async () => {
+  const id = await card(BIG).getAttribute('data-id');
+  await card(BIG).locator('button.share').click();
+  const input = card(BIG).locator('.shared input');
+  await input.waitFor({ state: 'visible' });
+  const url = await input.inputValue();
+  assert(url.startsWith(`${BASE}/shared/${id}/original/`), `share URL: ${url}`);
+
+  const other = await chromium.launch(LAUNCH);
+  try {
+    const fresh = await other.newContext();
+    const sent = []; // every request the fresh context makes, and its Authorization
+    fresh.on('request', (r) => sent.push({ url: r.url(), auth: r.headers().authorization }));
+    const p = await fresh.newPage();
+    // The detector first: this context really has no token (the file's own
+    // URL is refused), so only the link can let it in.
+    const denied = await p.goto(`${BASE}/img_collection/${id}`);
+    eq(denied.status(), 401, 'the file without the link, in the fresh context');
+    eq(await p.evaluate(() => sessionStorage.getItem('microgo.token')), null, 'no token in the fresh context');
+
+    const res = await p.goto(url);
+    eq(res.status(), 200, 'share link in the fresh context');
+    eq(res.headers()['content-type'], 'image/jpeg', 'content type of the shared photo');
+    const body = await res.body();
+    assert(body.equals(fs.readFileSync(fixture(BIG))), `the shared bytes (${body.length}) are not the upload's`);
+    // Shown in an <img> of a blank page of that context: it decodes. The
+    // blank page is on the link's origin (answered by Playwright, not the
+    // server): Chromium's Private Network Access refuses an about:blank
+    // page (origin null) an image from loopback.
+    const blank = await fresh.newPage();
+    await blank.route(`${BASE}/blank.html`, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>blank</title>' }));
+    await blank.goto(`${BASE}/blank.html`);
+    const size = await blank.evaluate((src) => new Promise((resolve) => {
+      const img = new Image();
+      img.onload = () => resolve([img.naturalWidth, img.naturalHeight]);
+      img.onerror = () => resolve([0, 0]);
+      img.src = src;
+      document.body.append(img);
+    }), url);
+    eq(JSON.stringify(size), JSON.stringify(BIG_SIZE), 'the shared photo decoded in an <img>');
+    assert(sent.length >= 3 && sent.every((r) => !r.auth), `the fresh context sent Authorization: ${JSON.stringify(sent.filter((r) => r.auth))}`);
+
+    // A link of 2 seconds, made through the API with the page's token.
+    const link = await page.evaluate(async (fid) => {
+      const r = await fetch(`/img_collection/${fid}/link`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${sessionStorage.getItem('microgo.token')}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ ttl: 2 }),
+      });
+      return { status: r.status, body: await r.json() };
+    }, await card(JPG).getAttribute('data-id'));
+    eq(link.status, 201, 'POST /link with ttl 2');
+    const left = Date.parse(link.body.expires_at) - Date.now();
+    assert(left > 0 && left <= 3000, `a 2 s link expires in ${left} ms (${link.body.expires_at})`);
+    const short = BASE + link.body.path;
+    const before = await p.goto(short);
+    eq(before.status(), 200, 'the 2 s link at once');
+    assert((await before.body()).equals(fs.readFileSync(fixture(JPG))), 'the 2 s link gives the JPEG');
+    await p.waitForTimeout(3000);
+    const after = await p.goto(short);
+    eq(after.status(), 403, 'the 2 s link after 3 s');
+    assert((after.headers()['content-type'] || '').startsWith('application/json'), `403 content type: ${after.headers()['content-type']}`);
+    eq((await after.json()).message, 'this link has expired', '403 message');
+    await fresh.close();
+  } finally {
+    await other.close();
+  }
 });
 
 test('Delete asks first; confirmed, the card goes and the API no longer lists it', async () => {
