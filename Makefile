@@ -133,7 +133,11 @@ dev: deps-run build
 	$(PYTHON) tools/stack.py dev
 
 # Performance: writes bench/results.md and bench/results.png (issue 5).
-bench: callgrind deps-bench build
+# bench/gallery_paint.py (the web page's first paint, bench/gallery.md)
+# needs Chromium and playwright-core, as the browser suite does.
+bench: callgrind deps-bench deps-test build
+	cd tests/browser && { [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund; }
+	$(PYTHON) bench/gallery_paint.py
 	$(PYTHON) bench/run.py
 
 unit: deps-test

@@ -309,8 +309,11 @@ def main():
             f.write(data)
         files[name] = path
 
+    # MAX_USER_UPLOADS above the bench's 4 upload clients: it measures
+    # throughput, not the quota (a 5th request in flight would get 429).
     stack = Stack(kore_instances=1, login_rate="1000000r/s",
-                  settings={"RUN_MODE": "development"})
+                  settings={"RUN_MODE": "development",
+                            "MAX_USER_UPLOADS": "16"})
     stack.start()
     try:
         kore, nginx = stack.kore_urls[0], stack.nginx_url
@@ -544,6 +547,7 @@ def main():
         "encode of it %s" % STANDIN,
         "%.0f ms vs %.0f ms: %.2fx" % (tut["upload_ms"], tut["pillow_ms"],
                                        t24), t24 <= 0.4))
+    extra += ["## The tutorial's case: a 24 MP photo through nginx", ""]
     extra.append("The 24 MP photo: %s resized to 6016 x 4000, a %.1f MB "
                  "progressive JPEG; median of 5 uploads through nginx. Where "
                  "an upload's time goes, from the app log (medians, ms; "
@@ -579,7 +583,7 @@ def main():
     targets.append(("make bench finishes in under 10 minutes",
                     "%.0f s" % took, took < 600))
 
-    extra = ["## Codec: WEBP quality 15, same images", "",
+    extra += ["", "## Codec: WEBP quality 15, same images", "",
              "Median of 5 conversions in one process each. Peak RSS is the "
              "process's; in brackets, before the first image (library "
              "loaded, file read).", "",
