@@ -42,6 +42,7 @@ enum image_result {
 struct image_timing {
 	uint64_t	 decode_us;	/* decoding and converting the pixels */
 	uint64_t	 encode_us;	/* libwebp: import and encode */
+	uint64_t	 preview_us;	/* the preview, shrunk and encoded */
 };
 
 struct image_info {
@@ -69,6 +70,15 @@ enum image_result	image_probe(const void *data, size_t len,
 enum image_result	image_to_webp(const void *data, size_t len,
 			    void **out, size_t *outlen,
 			    struct image_timing *timing);
+
+/*
+ * image_to_webp, and the preview (as image_preview makes it) shrunk
+ * from the same decoded pixels: one decode for both, which an upload
+ * needs. Release *out and *small with image_free.
+ */
+enum image_result	image_to_webp_preview(const void *data, size_t len,
+			    void **out, size_t *outlen, void **small,
+			    size_t *smalllen, struct image_timing *timing);
 
 /*
  * The preview of data: upright, sRGB, no metadata, at most

@@ -8,7 +8,7 @@
  * from cheap to dear: the part and its size, the owner's quotas (one
  * query), then the image header (the format by content, the pixel
  * count), and only then the full decode and the WEBP encode, and the
- * preview (decoded again, shrunk on load). The store is the last step
+ * preview (shrunk from the same decoded pixels). The store is the last step
  * and all or nothing (gridfs_put_upload).
  *
  * Quotas count what is stored, so two uploads of one owner racing past
@@ -124,8 +124,8 @@ upload_image(const struct upload *up, const char *owner,
 	if (ret != UPLOAD_OK)
 		return (ret);
 
-	switch (image_to_webp(part->data, part->len, &webp, &webplen,
-	    &timing)) {
+	switch (image_to_webp_preview(part->data, part->len, &webp, &webplen,
+	    &small, &smalllen, &timing)) {
 	case IMAGE_OK:
 		break;
 	case IMAGE_NOT_IMAGE:
@@ -138,17 +138,9 @@ upload_image(const struct upload *up, const char *owner,
 	}
 	ids->decode_us = timing.decode_us;
 	ids->encode_us = timing.encode_us;
+	ids->preview_us = timing.preview_us;
 	if (ret != UPLOAD_OK)
 		return (ret);
-
-	/* The preview decodes again, at a fraction of the size. */
-	t0 = upload_now_us();
-	if (image_preview(part->data, part->len, &small, &smalllen) !=
-	    IMAGE_OK) {
-		image_free(webp);
-		return (UPLOAD_ENCODE_FAILED);
-	}
-	ids->preview_us = upload_now_us() - t0;
 
 	filename_clean(part->filename, name);
 	filename_webp(name, webpname, sizeof(webpname));

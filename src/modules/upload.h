@@ -51,7 +51,7 @@ struct upload_ids {
 	uint64_t	 probe_us;	/* the image header */
 	uint64_t	 decode_us;	/* the pixels */
 	uint64_t	 encode_us;	/* the WEBP copy */
-	uint64_t	 preview_us;	/* the preview, decoded and encoded */
+	uint64_t	 preview_us;	/* the preview, shrunk and encoded */
 	uint64_t	 store_us;	/* all files into GridFS */
 	uint64_t	 stored_bytes;	/* the original's and its copies' */
 };

@@ -29,9 +29,13 @@ def user(stack, login):
         assert r.status_code == 201, r.text
         return r.json()
 
-    def download(fs_id):
-        r = requests.post(stack.nginx_url + "/download", headers=headers,
-                          json={"fs_id": fs_id}, timeout=60)
+    def download(fs_id, preview=False):
+        if preview:     # the preview, shrunk from the copy's pixels
+            r = requests.get(stack.nginx_url + "/img_collection/%s/preview"
+                             % fs_id, headers=headers, timeout=60)
+        else:
+            r = requests.post(stack.nginx_url + "/download", headers=headers,
+                              json={"fs_id": fs_id}, timeout=60)
         assert r.status_code == 200, r.text
         return r.content
 
@@ -63,6 +67,11 @@ def test_copy_is_upright(user, orientation):
     assert copy.size == want.size
     assert quadrants(copy) == quadrants(want)
     assert quadrants(copy).count("r") == 1   # the marker is somewhere
+    # The preview comes from the same upright pixels (never enlarged).
+    preview = Image.open(io.BytesIO(download(r["fs_id"], preview=True)))
+    assert preview.size == want.size
+    assert quadrants(preview) == quadrants(want)
+    assert "exif" not in preview.info and "icc_profile" not in preview.info
 
 
 def test_copy_has_no_metadata_and_the_original_keeps_all(user):
