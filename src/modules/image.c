@@ -434,8 +434,6 @@ image_encode(VipsImage *img, int quality, int method, void **out,
 	}
 	config.method = method;
 	config.preprocessing = IMAGE_WEBP_PREPROCESS;
-	/* A second thread for libwebp's analysis: the same bytes, sooner. */
-	config.thread_level = 1;
 	t0 = image_now_us();
 
 	pic.width = vips_image_get_width(img);
@@ -487,6 +485,20 @@ image_shrunk(uint8_t *pixels, size_t size, int width, int height, int bands,
 		return (IMAGE_FAILED);
 	}
 	scale = (double)IMAGE_PREVIEW_SIZE / (width > height ? width : height);
+	/* A box shrink by the whole factor first: one cheap pass. */
+	if (scale < 0.5) {
+		int	factor = (int)(1.0 / scale);
+
+		if (vips_shrink(mem, &resized, (double)factor,
+		    (double)factor, NULL) != 0) {
+			g_object_unref(mem);
+			vips_error_clear();
+			return (IMAGE_FAILED);
+		}
+		g_object_unref(mem);
+		mem = resized;
+		scale *= factor;
+	}
 	if (scale < 1.0) {
 		if (vips_resize(mem, &resized, scale, NULL) != 0) {
 			g_object_unref(mem);
