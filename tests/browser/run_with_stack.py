@@ -20,7 +20,6 @@ when missing (package-lock.json pins it).
 """
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -31,10 +30,11 @@ from PIL import Image, ImageDraw, ImageFilter
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from stack import Stack, StackError  # noqa: E402
+from counted import finish  # noqa: E402
 
-COUNTS_RE = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
 TEST_TIMEOUT = 600   # seconds for the whole browser run
 NPM_TIMEOUT = 300
 
@@ -130,24 +130,7 @@ def main(argv):
     finally:
         stack.stop()
 
-    counts = COUNTS_RE.findall(out)
-    lines = out.rstrip("\n").split("\n")
-    if counts and lines and COUNTS_RE.fullmatch(lines[-1]):
-        lines.pop()
-    sys.stdout.write("\n".join(lines) + "\n")
-
-    passed, failed = (int(counts[-1][0]), int(counts[-1][1])) if counts else (0, 1)
-    if not counts:
-        print("run_with_stack: gallery.test.mjs printed no counts (status %d)" % rc)
-    elif rc != 0 and failed == 0:
-        print("run_with_stack: gallery.test.mjs failed (status %d) with no failed test" % rc)
-        failed = 1
-    for i, line in problems:
-        print("run_with_stack: Kore %d: %s" % (i + 1, line))
-    if problems:
-        failed += 1
-    if stack.keep_run_dir:
-        print("run_with_stack: run directory kept: %s" % stack.run_dir)
+    passed, failed = finish(stack, out, rc, problems, "gallery.test.mjs", "test")
 
     desktop = os.path.join(shots, "desktop-1280x800.png")
     if update_screenshot and failed == 0 and os.path.exists(desktop):

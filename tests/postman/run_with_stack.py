@@ -15,17 +15,16 @@ The exit status is 0 only if nothing failed.
 """
 
 import os
-import re
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from stack import Stack, StackError  # noqa: E402
-
-COUNTS_RE = re.compile(r"^(\d+) passed, (\d+) failed$", re.M)
+from counted import finish  # noqa: E402
 
 
 def main(argv):
@@ -48,27 +47,7 @@ def main(argv):
     finally:
         stack.stop()
 
-    counts = COUNTS_RE.findall(out)
-    # run.sh's own last line goes last, after what is added below.
-    lines = out.rstrip("\n").split("\n")
-    if counts and lines and COUNTS_RE.fullmatch(lines[-1]):
-        lines.pop()
-    sys.stdout.write("\n".join(lines) + "\n")
-
-    passed, failed = (int(counts[-1][0]), int(counts[-1][1])) if counts else (0, 1)
-    if not counts:
-        print("run_with_stack: run.sh printed no counts (status %d)" % proc.returncode)
-    elif proc.returncode != 0 and failed == 0:
-        # A request or a script failed without a failed assertion.
-        print("run_with_stack: newman failed (status %d) with no failed assertion"
-              % proc.returncode)
-        failed = 1
-    for i, line in problems:
-        print("run_with_stack: Kore %d: %s" % (i + 1, line))
-    if problems:
-        failed += 1
-    if stack.keep_run_dir:
-        print("run_with_stack: run directory kept: %s" % stack.run_dir)
+    passed, failed = finish(stack, out, proc.returncode, problems, "newman (run.sh)", "assertion")
     print("%d passed, %d failed" % (passed, failed), flush=True)
     return 0 if failed == 0 and passed > 0 else 1
 
