@@ -25,7 +25,6 @@ import concurrent.futures
 import io
 import json
 import os
-import platform
 import random
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "browser"))
 
 from stack import Stack, StackError  # noqa: E402
 from run_with_stack import ensure_playwright  # noqa: E402
+from run import machine  # noqa: E402  (bench/run.py: the same line)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 IMAGES = int(os.environ.get("GALLERY_IMAGES", "100"))
@@ -109,20 +109,6 @@ def measure(base):
     if not res.get("ok"):
         raise RuntimeError("gallery_paint.mjs: %s" % "; ".join(res.get("errors", [])))
     return res
-
-
-def machine():
-    model = "unknown CPU"
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    mem = 0
-    for line in open("/proc/meminfo"):
-        if line.startswith("MemTotal"):
-            mem = int(line.split()[1]) // 1024 // 1024
-    return "%d cores (%s), %d GiB, %s %s" % (
-        os.cpu_count(), model, mem, platform.system(), platform.release())
 
 
 def chromium_version():

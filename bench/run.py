@@ -406,19 +406,27 @@ def main():
         body12 = files["12mp.jpg"] + ".multipart"
         _, ctype = multipart(b"", "u.jpg")
         iso = {}
-        for path, label in (("/me", "GET /me"),
-                            ("/img_collection", "GET /img_collection")):
-            base = scenario(kore + path, headers=bearer, conns=4, threads=1)
+        def while_uploading(upload_url, body_file, measure):
+            """measure() while 4 wrk clients upload body_file to
+            upload_url without pause: (its result, uploads done)."""
             load = subprocess.Popen(
                 ["wrk", "-t1", "-c4", "-d%ds" % (RUNS * SECONDS + 4),
                  "--timeout", "60s", "-s", os.path.join(BENCH, "report.lua"),
-                 kore + "/upload"], env=dict(
-                    os.environ, BENCH_METHOD="POST", BENCH_BODY_FILE=body12,
+                 upload_url], env=dict(
+                    os.environ, BENCH_METHOD="POST", BENCH_BODY_FILE=body_file,
                     BENCH_HEADERS="Authorization: Bearer %s|Content-Type: %s"
-                    % (map_, ctype)), stdout=subprocess.DEVNULL)
+                    % (map_, ctype)), stdout=subprocess.PIPE, text=True)
             time.sleep(2)
-            busy = scenario(kore + path, headers=bearer, conns=4, threads=1)
-            load.wait(timeout=RUNS * SECONDS + 90)
+            busy = measure()
+            out, _ = load.communicate(timeout=RUNS * SECONDS + 90)
+            m = re.search(r"^BENCH (\{.*\})$", out, re.M)
+            return busy, json.loads(m.group(1))["requests"] if m else 0
+
+        for path, label in (("/me", "GET /me"),
+                            ("/img_collection", "GET /img_collection")):
+            base = scenario(kore + path, headers=bearer, conns=4, threads=1)
+            busy, _ = while_uploading(kore + "/upload", body12, lambda: scenario(
+                kore + path, headers=bearer, conns=4, threads=1))
             iso[label] = (base, busy)
             add(label + ", idle", "kore", base)
             add(label + ", 4 uploads running " + STANDIN, "kore", busy)
@@ -429,19 +437,8 @@ def main():
         with open(noise12, "wb") as f:
             f.write(multipart(noise_jpeg(4000, 3000), "n.jpg")[0])
         for label, bfile in (("photo", body12), ("noise", noise12)):
-            load = subprocess.Popen(
-                ["wrk", "-t1", "-c4", "-d%ds" % (RUNS * SECONDS + 4),
-                 "--timeout", "60s", "-s", os.path.join(BENCH, "report.lua"),
-                 nginx + "/upload"], env=dict(
-                    os.environ, BENCH_METHOD="POST", BENCH_BODY_FILE=bfile,
-                    BENCH_HEADERS="Authorization: Bearer %s|Content-Type: %s"
-                    % (map_, ctype)), stdout=subprocess.PIPE, text=True)
-            time.sleep(2)
-            busy = scenario(nginx + "/me", headers=bearer, conns=4,
-                            threads=1)
-            out, _ = load.communicate(timeout=RUNS * SECONDS + 90)
-            m = re.search(r"^BENCH (\{.*\})$", out, re.M)
-            done = json.loads(m.group(1))["requests"] if m else 0
+            busy, done = while_uploading(nginx + "/upload", bfile, lambda: scenario(
+                nginx + "/me", headers=bearer, conns=4, threads=1))
             busy["ratio"] = "worst %.0f ms; %d uploads done meanwhile" % (
                 busy["max_ms"], done)
             iso["nginx " + label] = (busy, done)
