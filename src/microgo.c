@@ -70,10 +70,15 @@ static void	microgo_process(void *, u_int64_t);
 /*
  * make bench counts instructions with valgrind's callgrind, which asks
  * the sandbox for a little more; only its build (the callgrind flavor of
- * conf/build.conf) allows it.
+ * conf/build.conf) allows it. tkill and tgkill: on exit valgrind stops
+ * the worker's other threads (the job threads, the libraries') with
+ * them; refused, the sandbox kills the exiting thread alone, the others
+ * wait for it forever and so does Kore's parent, in waitpid.
  */
 #if defined(MICROGO_CALLGRIND)
 #define MICROGO_VALGRIND_SYSCALLS					\
+	KORE_SYSCALL_ALLOW(tkill),					\
+	KORE_SYSCALL_ALLOW(tgkill),					\
 	KORE_SYSCALL_ALLOW(rt_sigtimedwait),				\
 	KORE_SYSCALL_ALLOW(setrlimit),					\
 	KORE_SYSCALL_ALLOW(sched_yield),				\
