@@ -187,19 +187,25 @@ def rss_kb(pid, field="VmRSS"):
     return 0
 
 
-def start_hello(module, workdir):
-    """The ceiling: kore.conf as it is, with its module and routes
-    swapped for bench/hello's."""
-    port = free_port()
+def hello_kore_conf(module, port, pidfile, workers=None):
+    """kore.conf as it is, with its module and routes swapped for
+    bench/hello's (and, if given, another number of workers)."""
     text = open(os.path.join(ROOT, "kore.conf")).read()
     text = text.replace("include\t\tconf/routes.conf",
                         "route\t\t/hello\tbench_hello")
     text = re.sub(r"(?m)^(load\s+\S+)\s+microgo_onload", r"\1", text)
+    return render_kore_conf(text, port, pidfile, workers=workers,
+                            module=module)
+
+
+def start_hello(module, workdir):
+    """The ceiling: kore.conf as it is, with its module and routes
+    swapped for bench/hello's."""
+    port = free_port()
     conf = os.path.join(workdir, "hello.conf")
     with open(conf, "w") as f:
-        f.write(render_kore_conf(text, port, os.path.join(workdir,
-                                                          "hello.pid"),
-                                 module=module))
+        f.write(hello_kore_conf(module, port,
+                                os.path.join(workdir, "hello.pid")))
     proc = Proc("hello", ["kore", "-fnr", "-c", conf],
                 os.path.join(workdir, "hello.out"), cwd=ROOT)
     url = "http://127.0.0.1:%d/hello" % port
