@@ -9,6 +9,8 @@ kore.conf's settings, nginx in front):
     nginx, each scenario run RUNS times and reported as medians;
   * the ceiling: a hello-world Kore module (bench/hello) run with the same
     kore.conf settings, against which /healthz and /me are ratios;
+  * instructions per request for the same three under callgrind
+    (bench/instructions.py), and a rejected token;
   * the codec: microgo's WEBP conversion (src/modules/image.c, via
     bench/webp_bench.c) against Pillow's (bench/pillow_webp.py) on the
     same images, time and peak memory;
@@ -46,6 +48,7 @@ BUILD = os.path.join(ROOT, ".build", "bench")
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from stack import Stack, free_port, render_kore_conf, Proc  # noqa: E402
+import instructions  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
@@ -359,6 +362,9 @@ def main():
                                     r["p99_ms"], ratio), flush=True)
             return r
 
+        # Instructions per request (callgrind), before any load.
+        ir = instructions.measure(stack, hello_so, hello_kore_conf)
+
         hello, hello_url = start_hello(hello_so, work)
         ceiling = add("hello-world ceiling", "kore", scenario(hello_url))
         hello.stop()
@@ -605,6 +611,8 @@ def main():
         extra.append("| %d | %.1f MB | %.1f MB | %.1f MB | %.1f MB |" % (
             i + 1, idle_rss[a] / 1024, after_rss.get(a, 0) / 1024,
             fresh[b] / 1024, peak[b] / 1024))
+    targets += instructions.targets(ir)
+    extra += [""] + instructions.markdown(ir)
     write_report(rows, extra, targets, started, took)
     plot(rows)
     print("bench: wrote bench/results.md and bench/results.png (%.0f s)"
