@@ -147,6 +147,35 @@ def login(s, base, user, password, verify=True):
     return r, token
 
 
+def log_hosts(path, offset, tag, expected, wait=10):
+    """The app log's lines since byte offset: {rid: host} for the request
+    ids that start with tag, and every host= seen. Waits (at most wait
+    seconds) until expected such ids are there: lines land a moment after
+    the answers."""
+    hosts_for_rid, all_hosts = {}, set()
+    deadline = time.time() + wait
+    while True:
+        hosts_for_rid, all_hosts = {}, set()
+        try:
+            with open(path, "rb") as fp:
+                fp.seek(offset)
+                text = fp.read().decode("utf-8", "replace")
+        except OSError as exc:
+            text = ""
+            print(f"cannot read {path}: {exc}", flush=True)
+        for line in text.splitlines():
+            m = re.search(r"\bhost=(\S+)", line)
+            if not m:
+                continue
+            all_hosts.add(m.group(1))
+            r = re.search(r"\brid=(\S+)", line)
+            if r and r.group(1).startswith(tag):
+                hosts_for_rid[r.group(1)] = m.group(1)
+        if len(hosts_for_rid) >= expected or time.time() >= deadline:
+            return hosts_for_rid, all_hosts
+        time.sleep(0.5)
+
+
 def run_api(opts):
     base = opts.base_url.rstrip("/")
     s = requests.Session()
@@ -247,29 +276,8 @@ def run_api(opts):
         path = "/me" if i % 2 else "/healthz"
         s2 = requests.Session()  # a new connection each time
         s2.get(base + path, headers=dict(auth, **{"X-Request-ID": rid}), timeout=TIMEOUT)
-    hosts_for_rid = {}
-    all_hosts = set()
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        hosts_for_rid, all_hosts = {}, set()
-        try:
-            with open(opts.log_file, "rb") as fp:
-                fp.seek(opts.log_offset)
-                text = fp.read().decode("utf-8", "replace")
-        except OSError as exc:
-            text = ""
-            print(f"cannot read {opts.log_file}: {exc}", flush=True)
-        for line in text.splitlines():
-            m = re.search(r"\bhost=(\S+)", line)
-            if not m:
-                continue
-            all_hosts.add(m.group(1))
-            r = re.search(r"\brid=(\S+)", line)
-            if r and r.group(1).startswith(run_tag):
-                hosts_for_rid[r.group(1)] = m.group(1)
-        if len(hosts_for_rid) == len(rids):
-            break
-        time.sleep(0.5)
+    hosts_for_rid, all_hosts = log_hosts(opts.log_file, opts.log_offset, run_tag,
+                                         len(rids))
     check("every request through nginx is in the app log with its X-Request-ID",
           len(hosts_for_rid) == len(rids), f"{len(hosts_for_rid)} of {len(rids)} found")
     spread = set(hosts_for_rid.values())
