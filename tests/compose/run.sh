@@ -21,8 +21,9 @@
 # checks, security, postman, failover, restart (down, up: the same
 # secrets), override (JWT_SECRET given), rotate (README's rotation of the
 # key), renew (down -v, up: new secrets), seed-users (README's removal),
-# down. Every wait is bounded. Whatever happens, the stack is taken down
-# (down -v), the engine this script started is stopped by its pid, and a
+# down, swarm (docker-stack.yml on a single-node swarm of the same engine,
+# checked by swarm.py). Every wait is bounded. Whatever happens, the stack
+# is taken down (down -v; the swarm stack removed and the swarm left), the engine this script started is stopped by its pid, and a
 # developer's .env and cert/*.pem, set aside meanwhile, are put back.
 # Prints each phase's duration and, last, "N passed, N failed".
 set -euo pipefail
@@ -48,6 +49,8 @@ FAILED=0
 PHASES=()
 STARTED_DOCKERD=
 STACK_UP=
+SWARM_UP=
+SWARM_STACK=microgoswarm
 SET_ASIDE=
 FINISHED=
 
@@ -139,8 +142,11 @@ start_dockerd() {
 	# Own data root, exec root (containerd's state), socket and pid file:
 	# nothing of a system engine is touched. Extra options, if this
 	# machine needs them (--iptables=false, --bip=...): MICROGO_DOCKERD_ARGS.
+	# No registry is reachable: a swarm task uses the local image without
+	# trying to pull it first (a failed pull would only be logged, but
+	# costs its timeout on every task start).
 	# shellcheck disable=SC2086
-	dockerd --data-root "$WORK/data" --exec-root "$WORK/exec" \
+	DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 dockerd --data-root "$WORK/data" --exec-root "$WORK/exec" \
 		-H "unix://$SOCK" --pidfile "$PIDFILE" ${MICROGO_DOCKERD_ARGS:-} \
 		> "$WORK/dockerd.log" 2>&1 3>&- 4>&- < /dev/null &
 	STARTED_DOCKERD=$!
@@ -213,6 +219,38 @@ diagnostics() {
 	done
 }
 
+swarm_diagnostics() {
+	log "diagnostics: swarm services and tasks"
+	timeout 30 "$DOCKER" service ls || true
+	timeout 30 "$DOCKER" stack ps --no-trunc "$SWARM_STACK" 2>&1 | tail -40 || true
+	local svc
+	for svc in mariadb mongodb app nginx; do
+		log "diagnostics: the last lines of ${SWARM_STACK}_$svc"
+		timeout 30 "$DOCKER" service logs --no-task-ids --tail 25 \
+			"${SWARM_STACK}_$svc" 2>&1 || true
+	done
+}
+
+# The stack removed, its containers gone, the volumes it made removed,
+# and the engine out of swarm mode (which drops the secrets and configs).
+swarm_down() {
+	[ -n "$SWARM_UP" ] || return 0
+	SWARM_UP=
+	timeout 60 "$DOCKER" stack rm "$SWARM_STACK"
+	for _ in $(seq 60); do
+		[ -n "$("$DOCKER" ps -aq --filter "label=com.docker.stack.namespace=$SWARM_STACK")" ] || break
+		sleep 1
+	done
+	timeout 60 "$DOCKER" swarm leave --force
+	# The network goes a moment after the last container.
+	for _ in $(seq 30); do
+		[ -n "$("$DOCKER" network ls -q --filter "label=com.docker.stack.namespace=$SWARM_STACK")" ] || break
+		sleep 1
+	done
+	"$DOCKER" volume ls -q --filter "label=com.docker.stack.namespace=$SWARM_STACK" |
+		xargs -r timeout 60 "$DOCKER" volume rm > /dev/null
+}
+
 down() {
 	[ -n "$STACK_UP" ] || return 0
 	STACK_UP=
@@ -228,6 +266,12 @@ finish() {
 	# back to the script's own stdout and stderr.
 	exec 1>&3 2>&4
 	stop_child
+	if [ -n "$SWARM_UP" ]; then
+		if [ "$FAILED" -ne 0 ] || [ "$rc" -ne 0 ]; then
+			swarm_diagnostics
+		fi
+		swarm_down > /dev/null 2>&1 || log "leaving the swarm failed"
+	fi
 	if [ -n "$STACK_UP" ]; then
 		if [ "$FAILED" -ne 0 ] || [ "$rc" -ne 0 ]; then
 			diagnostics
@@ -611,6 +655,64 @@ else
 fi
 # No `image prune`: the build stage's layers are untagged and unreferenced
 # ("dangling"), and pruning them would cost the next run its build cache.
+phase_end
+
+# ---------------------------------------------------------------- swarm
+# docker-stack.yml as README.md's "more than one host" deploys it, on a
+# single-node swarm of this engine (manager on loopback), with the images
+# the phases above built: tools/swarm-secrets.sh, the node label, the
+# deploy (the test override swaps the third-party images and publishes
+# plain HTTP as well), then swarm.py: converge, scale, rolling update,
+# rollback, a killed task, under load. --resolve-image never: there is no
+# registry to ask for digests. Then the stack is removed and the engine
+# leaves the swarm (finish() does it too, whatever happens).
+phase_start swarm
+# An earlier run that was killed may have left the engine in a swarm.
+timeout 60 "$DOCKER" swarm leave --force > /dev/null 2>&1 || true
+SWARM_UP=1
+SWARM_PORT=$(free_port)
+SWARM_TLS_PORT=$(free_port)
+REBUILT_IMAGE=microgo-swarm-test/app:rebuilt
+if bounded 60 "$DOCKER" swarm init --advertise-addr 127.0.0.1 \
+	--listen-addr "127.0.0.1:$(free_port)" > /dev/null &&
+    bounded 30 "$DOCKER" node update --label-add microgo.db=true \
+	"$("$DOCKER" info -f '{{.Swarm.NodeID}}')" > /dev/null &&
+    DOCKER=$DOCKER bounded 60 tools/swarm-secrets.sh &&
+    bounded 120 env APP_IMAGE="$APP_IMAGE" HOST_PORT="$SWARM_PORT" \
+	HOST_TLS_PORT="$SWARM_TLS_PORT" "$DOCKER" stack deploy \
+	--resolve-image never -c docker-stack.yml \
+	-c tests/compose/docker-stack.test.yml "$SWARM_STACK"; then
+	pass "single-node swarm: swarm-secrets.sh, node label, docker stack deploy"
+	# The "rebuilt tag" of the rolling update: the same app, a new image.
+	printf 'FROM %s\nLABEL microgo.test.rebuilt=%s\n' "$APP_IMAGE" "$(date +%s)" |
+		bounded 120 "$DOCKER" build -q -t "$REBUILT_IMAGE" - > /dev/null
+	out=$WORK/check-swarm.out
+	timeout 900 "$PYTHON" "$HERE/swarm.py" --base-url "http://127.0.0.1:$SWARM_PORT" \
+		--tls-url "https://localhost:$SWARM_TLS_PORT" --cacert "$ROOT/cert/fullchain.pem" \
+		--docker "$DOCKER" --stack "$SWARM_STACK" --new-image "$REBUILT_IMAGE" \
+		--log-file "$ROOT/logs/app_logs.log" \
+		--log-offset "$(stat -c %s logs/app_logs.log)" | tee "$out" || true
+	add_counts "$out" "swarm checks"
+else
+	fail "single-node swarm: swarm-secrets.sh, node label, docker stack deploy"
+fi
+if [ "$FAILED" -ne 0 ]; then
+	swarm_diagnostics
+fi
+if swarm_down; then
+	# Secrets and configs live in the swarm's Raft log: leaving drops them.
+	left=$("$DOCKER" ps -aq --filter "label=com.docker.stack.namespace=$SWARM_STACK"
+	       "$DOCKER" volume ls -q --filter "label=com.docker.stack.namespace=$SWARM_STACK"
+	       "$DOCKER" network ls -q --filter "label=com.docker.stack.namespace=$SWARM_STACK")
+	if [ -z "$left" ] && [ "$("$DOCKER" info -f '{{.Swarm.LocalNodeState}}')" = inactive ]; then
+		pass "docker stack rm, swarm leave: no container, volume or network left"
+	else
+		fail "docker stack rm, swarm leave left: $left"
+	fi
+else
+	fail "docker stack rm, swarm leave"
+fi
+"$DOCKER" image rm "$REBUILT_IMAGE" > /dev/null 2>&1 || true
 phase_end
 
 log "app image $APP_IMAGE: $APP_SIZE; total $(( $(date +%s) - T_START )) s"
