@@ -21,6 +21,8 @@
  */
 #define IMAGE_WEBP_METHOD	2
 #define IMAGE_WEBP_PREPROCESS	1
+/* libwebp's thread_level for it: off, the job threads use the cores. */
+#define IMAGE_WEBP_THREADS	0
 
 /*
  * The preview the web page shows: at most this many pixels on its long
@@ -90,5 +92,14 @@ enum image_result	image_preview(const void *data, size_t len,
 			    void **out, size_t *outlen);
 
 void			image_free(void *out);
+
+/*
+ * For bench/webp_bench.c's codec table only (the service never calls
+ * it): the WEBP copy's method, preprocessing and thread_level from now
+ * on, instead of the IMAGE_WEBP_* above. Call it before any conversion:
+ * it is not thread-safe.
+ */
+void			image_webp_setting(int method, int preprocess,
+			    int threads);
 
 #endif
