@@ -49,6 +49,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from stack import Stack, free_port, render_kore_conf, Proc  # noqa: E402
 import instructions  # noqa: E402
+import codec  # noqa: E402  (bench/codec.py: the codec table, issue 13)
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
@@ -92,18 +93,18 @@ def photo_jpeg(width, height, quality=88):
     return buf.getvalue()
 
 
-def real_photo(width, height):
-    """A real photograph (the largest of Debian's MATE and Plasma
-    wallpapers, deps-bench), resized to width x height and saved as a
-    progressive JPEG as cameras' tools do; (bytes, where it came from)."""
+def real_photo(width, height, src=None):
+    """A real photograph (src, or else the largest of Debian's MATE and
+    Plasma wallpapers, deps-bench), resized to width x height and saved as
+    a progressive JPEG as cameras' tools do; (bytes, where it came from)."""
     found = []
     for root in ("/usr/share/backgrounds", "/usr/share/wallpapers"):
         for d, _, names in os.walk(root):
             found += [os.path.join(d, n) for n in names
                       if n.lower().endswith((".jpg", ".jpeg"))]
-    if not found:
+    if not found and src is None:
         raise RuntimeError("no wallpapers: make deps-bench installs them")
-    src = max(found, key=os.path.getsize)
+    src = src or max(found, key=os.path.getsize)
     img = Image.open(src).convert("RGB").resize((width, height),
                                                 Image.LANCZOS)
     buf = io.BytesIO()
@@ -522,6 +523,10 @@ def main():
         stack.stop()
         shutil.rmtree(work, ignore_errors=True)
 
+    # The codec table (issue 13), with the stack stopped: the CPU quiet.
+    with tempfile.TemporaryDirectory(prefix="microgo-codec-") as d:
+        codec_table = codec.measure(d)
+
     # ---- targets and the report
     hz_ratio = hz["rps"] / ceiling["rps"]
     me_ratio = me["rps"] / ceiling["rps"]
@@ -578,6 +583,7 @@ def main():
                         "%.0f MiB vs %.0f MiB" % (ours_img / 1024,
                                                   pil_img / 1024),
                         ours_img < pil_img))
+    targets += codec.targets(codec_table)
     targets += [
         ("4 concurrent 12 MP uploads >= 1.8x one upload's rate",
          "%.2fx" % scale, scale >= 1.8),
@@ -604,6 +610,7 @@ def main():
                          label, ours["ms_median"], pil["ms_median"],
                          ours["rss_kb"] / 1024, ours["base_kb"] / 1024,
                          pil["rss_kb"] / 1024, pil["base_kb"] / 1024))
+    extra += [""] + codec.markdown(codec_table)
     extra += ["", "## Worker memory (RSS)", "",
               "| worker | idle | after the run | fresh | peak in 32 MiB "
               "uploads |", "|---|---:|---:|---:|---:|"]
