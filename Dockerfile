@@ -96,9 +96,7 @@ EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 	CMD ["curl", "-fsS", "-o", "/dev/null", "--max-time", "2", \
 	     "http://127.0.0.1:8080/healthz"]
-# A JWT_SECRET in the environment wins over JWT_SECRET_FILE: the shell
-# drops the file's name before Kore reads its settings (the app itself
-# refuses both at once). docker-compose.yml always names the generated
-# /run/secrets/jwt_secret and passes JWT_SECRET from .env or the shell,
-# empty unless one is given there.
-ENTRYPOINT ["/bin/sh", "-c", "[ -z \"${JWT_SECRET:-}\" ] || unset JWT_SECRET_FILE; exec stdbuf -oL -eL kore -fnr -c kore.conf \"$@\"", "microgo"]
+# conf/app-entrypoint.sh: JWT_SECRET over JWT_SECRET_FILE, and the drain
+# on stop that STOP_DRAIN_SECONDS asks for (docker-stack.yml).
+COPY conf/app-entrypoint.sh /usr/local/bin/microgo-entrypoint
+ENTRYPOINT ["/usr/local/bin/microgo-entrypoint"]

@@ -16,9 +16,9 @@ would, and through `docker service` / `docker ps` for the tasks:
   task; `docker service scale` to 5 (nginx sends to all 5 within 30 s,
   without a restart) and back to 2; a rolling update to a rebuilt image
   (--new-image), then `docker service rollback`; a `docker kill`ed task is
-  replaced within 30 s. No GET may fail in any of these; failed POSTs
-  are counted and reported (nginx does not retry a POST that reached a
-  task which then went away);
+  replaced within 30 s; a SIGHUP leaves a task serving. No GET may fail in
+  any of these; failed POSTs are counted and reported (nginx does not
+  retry a POST that reached a task which then went away);
 - the shared log file has lines from every task that served.
 
 Prints one line per check and, last, "N passed, N failed". Standard
@@ -323,6 +323,20 @@ def run(opts):
                     + (f"{t:.1f} s" if t is not None else "more than 60 s"))
 
         failed_posts += step(load, "a killed app task is replaced within 30 s", kill)
+
+        def hup():
+            # Kore reopens the log on SIGHUP; with STOP_DRAIN_SECONDS the
+            # entrypoint's shell sits between docker-init and Kore and
+            # must pass it on, not die of it.
+            before = d.tasks("app")
+            out = d.run(["kill", "-s", "HUP", before[0][0]])
+            time.sleep(3)
+            after = d.tasks("app")
+            return (out.returncode == 0 and after == before,
+                    f"tasks before {before}, after {after}")
+
+        failed_posts += step(load, "SIGHUP to an app task (log reopening): it "
+                             "keeps serving", hup)
     finally:
         load.stop()
 
