@@ -493,7 +493,7 @@ def main():
                "stages": {k: statistics.median(v) for k, v in stages.items()}}
 
         # The codec, on the same images.
-        codec = {}
+        vs_pillow = {}
         for label, path in (("1 MP", files["1mp.jpg"]),
                             ("12 MP", files["12mp.jpg"])):
             ours = json.loads(subprocess.run(
@@ -503,7 +503,7 @@ def main():
                 ["/usr/bin/python3", os.path.join(BENCH, "pillow_webp.py"),
                  path, "5"], capture_output=True, text=True,
                 check=True).stdout)
-            codec[label] = (ours, pil)
+            vs_pillow[label] = (ours, pil)
 
         after_rss = {pid: rss_kb(pid) for pid in worker_pids(stack)}
 
@@ -568,7 +568,7 @@ def main():
                  "`ms` is the whole request in Kore, the rest its stages): "
                  "%s." % (tut["src"], tut["bytes"] / 1e6, ", ".join(
                      "%s %.1f" % kv for kv in sorted(tut["stages"].items()))))
-    for label, (ours, pil) in codec.items():
+    for label, (ours, pil) in vs_pillow.items():
         targets.append(("WEBP q15 %s: libvips no slower than Pillow" % label,
                         "%.0f ms vs %.0f ms" % (ours["ms_median"],
                                                 pil["ms_median"]),
@@ -604,7 +604,7 @@ def main():
              "loaded, file read).", "",
              "| image | libvips (microgo) | Pillow | peak RSS libvips | "
              "peak RSS Pillow |", "|---|---:|---:|---:|---:|"]
-    for label, (ours, pil) in codec.items():
+    for label, (ours, pil) in vs_pillow.items():
         extra.append("| %s JPEG | %.0f ms | %.0f ms | %.0f MiB (%.0f) | "
                      "%.0f MiB (%.0f) |" % (
                          label, ours["ms_median"], pil["ms_median"],
