@@ -210,7 +210,7 @@ def summary(files):
     irs = [ir_of(f) for f in files]
     med = statistics.median(irs)
     # The file of the median request, for callgrind_annotate.
-    near = min(files, key=lambda f: abs(ir_of(f) - med))
+    near = min(zip(irs, files), key=lambda p: abs(p[0] - med))[1]
     return {"ir": med, "min": min(irs), "max": max(irs), "n": len(irs),
             "file": near}
 

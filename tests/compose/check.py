@@ -106,9 +106,9 @@ def png(width=16, height=8):
             + chunk(b"IEND", b""))
 
 
-def docker(args, opts):
+def docker(args, opts, timeout=60):
     return subprocess.run([opts.docker] + args, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=timeout)
 
 
 def containers(opts, service=None, running_only=True):

@@ -28,25 +28,25 @@ library and requests; run with /usr/bin/python3.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import threading
 import time
 
 import requests
 
-from check import TIMEOUT, check, log_hosts, login, png, summary
+from check import TIMEOUT, check, docker, log_hosts, login, png, summary
 
 USER, PASSWORD = "Rex", "Rex siu super"
 
 
 class Docker:
-    def __init__(self, binary, stack):
-        self.binary, self.stack = binary, stack
+    """The stack's services and tasks, through check.py's docker()."""
+
+    def __init__(self, opts):
+        self.opts, self.stack = opts, opts.stack
 
     def run(self, args, timeout=60):
-        return subprocess.run([self.binary] + args, capture_output=True,
-                              text=True, timeout=timeout)
+        return docker(args, self.opts, timeout)
 
     def service(self, name):
         return f"{self.stack}_{name}"
@@ -188,7 +188,7 @@ def step(load, name, action):
 
 
 def run(opts):
-    d = Docker(opts.docker, opts.stack)
+    d = Docker(opts)
     base = opts.base_url.rstrip("/")
 
     took = {name: d.converge(name, count, 300)
