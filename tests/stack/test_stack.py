@@ -621,7 +621,8 @@ def test_stack_serves_tls_and_make_run_says_where(stack, capsys):
     assert os.path.dirname(stack.tls_cert).startswith(stack.run_dir)
     # Plain HTTP is still served, without HSTS.
     r = requests.get(stack.nginx_url + "/healthz", timeout=5)
-    assert r.status_code == 200 and "Strict-Transport-Security" not in r.headers
+    assert r.status_code == 200 and "Strict-Transport-Security" not in r.headers, (
+        r.status_code, stackmod.read_text(stack.nginx_error_log, tail=30))
     stackmod._print_summary(stack, ["settings from the test"], False)
     out = capsys.readouterr().out
     assert stack.nginx_tls_url in out and stackmod.rel(stack.tls_cert) in out
