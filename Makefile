@@ -35,10 +35,11 @@ DEB_TEST	:= $(DEB_RUN) libcmocka-dev valgrind clang libclang-rt-14-dev \
 		   python3-pytest python3-pil python3-yaml python3-gridfs \
 		   python3-prometheus-client prometheus chromium fonts-dejavu-core
 # What make bench adds: wrk, gnuplot for the chart, Pillow to compare with,
-# valgrind to count instructions, and real photographs to encode (MATE's
-# and Plasma's wallpapers: photos under free licences, from Debian).
-DEB_BENCH	:= $(DEB_RUN) wrk gnuplot-nox python3-pil valgrind mate-backgrounds \
-		   plasma-workspace-wallpapers
+# valgrind to count instructions, perf for bench/turns.py (the event-loop
+# profile), and real photographs to encode (MATE's and Plasma's
+# wallpapers: photos under free licences, from Debian).
+DEB_BENCH	:= $(DEB_RUN) wrk gnuplot-nox python3-pil valgrind linux-perf \
+		   mate-backgrounds plasma-workspace-wallpapers
 
 # $(call deb_install,PACKAGES[,SHELL TEST]): installs those of PACKAGES
 # that are not installed (so every target can call it), and nodejs and npm
