@@ -25,6 +25,8 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends openssl \
  && rm -rf /var/lib/apt/lists/*
+# The TLS pair, made as everywhere else (tools/swarm-secrets.sh, make run).
+COPY tools/self-signed-cert.sh /usr/local/bin/microgo-self-signed-cert
 
 
 FROM debian:bookworm-slim AS build

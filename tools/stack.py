@@ -519,29 +519,22 @@ def render_nginx_conf(text, upstreams, listen, pid_path, error_log, access_log, 
 
 
 def make_tls_pair(directory, days=365):
-    """A self-signed certificate for 127.0.0.1 and localhost and its key,
-    made with the openssl CLI in directory as fullchain.pem and privkey.pem
-    (the names conf/nginx.conf gives them); kept if a pair is there already
-    and valid for another day. Returns (certificate, key)."""
+    """A self-signed certificate for localhost, 127.0.0.1 and ::1 and its
+    key in directory as fullchain.pem and privkey.pem (the names
+    conf/nginx.conf gives them), by tools/self-signed-cert.sh, as compose's
+    init service and tools/swarm-secrets.sh make theirs: kept if a pair is
+    there already, unless it is self-signed and ends within 30 days.
+    Returns (certificate, key)."""
     os.makedirs(directory, mode=0o700, exist_ok=True)
-    cert = os.path.join(directory, "fullchain.pem")
-    key = os.path.join(directory, "privkey.pem")
-    openssl = tool_path("openssl")
-    if os.path.exists(cert) and os.path.exists(key):
-        r = subprocess.run([openssl, "x509", "-checkend", "86400", "-noout", "-in", cert],
-                           capture_output=True, timeout=30)
-        if r.returncode == 0:
-            return cert, key
-    r = subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", str(days), "-subj", "/CN=localhost",
-                        "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                       capture_output=True, timeout=60)
+    r = subprocess.run(["sh", os.path.join(ROOT, "tools", "self-signed-cert.sh"),
+                        directory, "localhost", str(days)],
+                       capture_output=True, timeout=60,
+                       env=dict(os.environ, PATH=os.path.dirname(tool_path("openssl"))
+                                + os.pathsep + os.environ.get("PATH", "")))
     if r.returncode != 0:
-        raise StackError("openssl could not make a self-signed certificate in %s:\n%s"
+        raise StackError("tools/self-signed-cert.sh could not make a certificate in %s:\n%s"
                          % (directory, r.stderr.decode("utf-8", "replace")))
-    os.chmod(key, 0o600)
-    return cert, key
+    return os.path.join(directory, "fullchain.pem"), os.path.join(directory, "privkey.pem")
 
 
 def _world_traversable(path):

@@ -46,18 +46,7 @@ random microgo_mongo_root_pwd 24
 
 if ! exists secret microgo_tls_key || ! exists config microgo_tls_cert; then
 	cert=$ROOT/cert
-	if [ ! -s "$cert/fullchain.pem" ] || [ ! -s "$cert/privkey.pem" ]; then
-		mkdir -p "$cert"
-		san="DNS:localhost,IP:127.0.0.1,IP:::1"
-		[ "$TLS_HOSTNAME" = localhost ] || san="DNS:$TLS_HOSTNAME,$san"
-		(umask 077 && openssl req -x509 -newkey ec \
-			-pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
-			-subj "/O=microgo self-signed/CN=$TLS_HOSTNAME" \
-			-addext "subjectAltName=$san" -keyout "$cert/privkey.pem" \
-			-out "$cert/fullchain.pem" 2> /dev/null)
-		chmod 0644 "$cert/fullchain.pem"
-		echo "swarm-secrets: made a self-signed certificate for $TLS_HOSTNAME in cert/"
-	fi
+	CERT_TAG=swarm-secrets "$ROOT/tools/self-signed-cert.sh" "$cert" "$TLS_HOSTNAME"
 	# Both or neither, so that the key always matches the certificate.
 	! exists secret microgo_tls_key || "$DOCKER" secret rm microgo_tls_key > /dev/null
 	! exists config microgo_tls_cert || "$DOCKER" config rm microgo_tls_cert > /dev/null

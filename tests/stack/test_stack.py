@@ -595,20 +595,26 @@ def test_nginx_sends_exact_content_length_upstream():
 
 
 def test_tls_pair_made_kept_and_renewed():
-    """make_tls_pair: a self-signed pair for 127.0.0.1 that nginx serves
-    (the stack's ready check fetches /healthz over TLS with it); kept
-    while valid for another day, made again when it expires sooner."""
+    """make_tls_pair, through tools/self-signed-cert.sh (compose's init and
+    tools/swarm-secrets.sh run the same script): a self-signed pair for
+    localhost and 127.0.0.1 that nginx serves (the stack's ready check
+    fetches /healthz over TLS with it); kept while it has more than 30 days
+    to run, made again when it ends sooner. A certificate it did not make
+    is never replaced, even one about to end; one file of the two alone is
+    an error that changes nothing."""
     import tempfile
     d = tempfile.mkdtemp(prefix="microgo-tls-")
     try:
         cert, key = stackmod.make_tls_pair(d, days=1)
         assert (os.path.basename(cert), os.path.basename(key)) == ("fullchain.pem",
                                                                     "privkey.pem")
-        assert os.stat(key).st_mode & 0o077 == 0
+        assert os.stat(key).st_mode & 0o777 == 0o600
+        assert os.stat(cert).st_mode & 0o777 == 0o644
         first = open(cert).read()
         text = subprocess.run(["openssl", "x509", "-noout", "-text", "-in", cert],
                               capture_output=True, text=True, check=True).stdout
         assert "IP Address:127.0.0.1" in text and "DNS:localhost" in text
+        assert "O = microgo self-signed" in text
         # Valid for 1 day only: renewed.
         stackmod.make_tls_pair(d)
         second = open(cert).read()
@@ -616,6 +622,23 @@ def test_tls_pair_made_kept_and_renewed():
         # Valid for a year: kept.
         stackmod.make_tls_pair(d)
         assert open(cert).read() == second
+
+        # Someone else's certificate, ending tomorrow: kept as it is.
+        for name in ("fullchain.pem", "privkey.pem"):
+            os.unlink(os.path.join(d, name))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                        "-subj", "/O=Example CA customer/CN=localhost",
+                        "-keyout", key, "-out", cert], capture_output=True, check=True)
+        theirs = open(cert).read()
+        stackmod.make_tls_pair(d)
+        assert open(cert).read() == theirs
+
+        # The certificate without its key: refused, the certificate kept.
+        os.unlink(key)
+        with pytest.raises(stackmod.StackError, match="only one of"):
+            stackmod.make_tls_pair(d)
+        assert open(cert).read() == theirs and not os.path.exists(key)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
