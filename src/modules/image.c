@@ -45,12 +45,16 @@ static const struct image_format image_formats[] = {
 	{ "heifload_buffer",	"image/heif" },
 };
 
-/* What libwebp is asked for: quality, effort, preprocessing, threads. */
+/*
+ * What libwebp is asked for: quality, effort, preprocessing, threads,
+ * and whether to spare memory for time.
+ */
 struct image_webp {
 	int	quality;
 	int	method;
 	int	preprocess;
 	int	threads;
+	int	low_memory;
 };
 
 static const struct image_format	*image_format_find(const void *, size_t);
@@ -78,11 +82,11 @@ static uint64_t				 image_now_us(void);
 /* The WEBP copy's: image.h's, unless the bench sets others. */
 static struct image_webp image_webp_copy = {
 	IMAGE_WEBP_QUALITY, IMAGE_WEBP_METHOD, IMAGE_WEBP_PREPROCESS,
-	IMAGE_WEBP_THREADS
+	IMAGE_WEBP_THREADS, 0
 };
 
 static const struct image_webp image_webp_preview = {
-	IMAGE_PREVIEW_QUALITY, IMAGE_PREVIEW_METHOD, IMAGE_WEBP_PREPROCESS, 0
+	IMAGE_PREVIEW_QUALITY, IMAGE_PREVIEW_METHOD, IMAGE_WEBP_PREPROCESS, 0, 0
 };
 
 int
@@ -159,6 +163,7 @@ image_convert(const void *data, size_t len, void **out, size_t *outlen,
     void **small, size_t *smalllen, struct image_timing *timing)
 {
 	const struct image_format	*fmt;
+	struct image_webp		 webp;
 	VipsImage			*img;
 	enum image_result		 ret;
 
@@ -183,8 +188,9 @@ image_convert(const void *data, size_t len, void **out, size_t *outlen,
 	    image_bare(&img) == -1 || image_rgb8(&img) == -1)
 		goto cleanup;
 
-	ret = image_encode(img, &image_webp_copy, out, outlen, timing, small,
-	    smalllen);
+	webp = image_webp_copy;
+	webp.low_memory = len >= IMAGE_WEBP_LOW_MEMORY_BYTES;
+	ret = image_encode(img, &webp, out, outlen, timing, small, smalllen);
 
 cleanup:
 	g_object_unref(img);
@@ -462,6 +468,7 @@ image_encode(VipsImage *img, const struct image_webp *webp, void **out,
 	config.method = webp->method;
 	config.preprocessing = webp->preprocess;
 	config.thread_level = webp->threads;
+	config.low_memory = webp->low_memory;
 	t0 = image_now_us();
 
 	pic.width = vips_image_get_width(img);

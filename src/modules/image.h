@@ -21,11 +21,19 @@
  * 3 times faster, went up to 24% larger or 0.53 dB lower at 24 MP, and
  * methods 0 and 1 further. Method 3 encodes at method 4's speed (Pillow's
  * default): about 1.5 s for 24 MP. From method 3 libwebp keeps a token
- * buffer: about 50 MB more for a 10 MP noise image (little for photos);
- * its low_memory drops that for 22-37% more encode time, not taken.
+ * buffer: about 50 MB more for a 10 MP noise image (little for photos).
  */
 #define IMAGE_WEBP_METHOD	3
 #define IMAGE_WEBP_PREPROCESS	1
+/*
+ * From this many bytes of upload, libwebp's low_memory: it encodes
+ * without that token buffer, in two passes, 22% slower on noise. The
+ * buffer grows with what the picture holds, not its size: a 24 MP photo
+ * of 3-6 MB keeps it (small), but a 32 MiB noise PNG would add 60 MB to
+ * its worker, which issue 13 bounds at 4x the upload (bench/results.md's
+ * worker memory). Photos below this never pay the slower pass.
+ */
+#define IMAGE_WEBP_LOW_MEMORY_BYTES	(8 * 1024 * 1024)
 /* libwebp's thread_level for it: off, the job threads use the cores. */
 #define IMAGE_WEBP_THREADS	0
 
