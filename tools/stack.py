@@ -300,7 +300,16 @@ class Proc:
         self.argv = argv
         self.env = env
         self.out_path = out_path
-        common = dict(cwd=cwd, env=env, stdin=subprocess.DEVNULL, start_new_session=True,
+        # A process group of its own (a terminal's Ctrl-C reaches the
+        # launcher, which stops the stack in order), but not a session
+        # of its own: with the kernel's autogroup scheduling, each
+        # session is a group that gets an equal share of the CPU, so
+        # Kore's image threads at nice 10 (src/modules/jobs.c) would
+        # take half the cores from nginx's event loops however busy
+        # those are. In one session the nice values rank them all:
+        # make bench's /me through nginx during noise uploads, worst
+        # 56-172 ms apart and 12-26 ms together (bench/results.md).
+        common = dict(cwd=cwd, env=env, stdin=subprocess.DEVNULL, process_group=0,
                       preexec_fn=_child_setup)
         if out_path is None:
             self.popen = subprocess.Popen(argv, **common)

@@ -9,7 +9,12 @@
  *
  * Login and image threads also run at a lower CPU priority (nice 5 and
  * 10), so that on a busy machine the event loop and the quick lane win
- * the cores first, and a login still beats an image.
+ * the cores first, and a login still beats an image. Linux ranks nice
+ * values only inside one scheduling group (a session's autogroup, a
+ * container's cgroup): nginx in a group of its own would share the
+ * cores evenly with this whole process, encoders included. So the
+ * local stack starts its servers in one session (tools/stack.py), and
+ * compose weighs nginx's container above the app's (cpu_shares).
  *
  * Everything else stays Kore's: the task's socket pair, its registration
  * with the event loop, its state and result. A job thread only runs the
