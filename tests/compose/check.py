@@ -303,7 +303,8 @@ KNOWN_KEYS = (("the old development constant",
               ("an empty key", b""), ('"secret"', b"secret"))
 OLD_ACCESS_PWD = "microgo-access-pwd"   # what init.sql and .env.example held
 APP_LIMITS = {"Memory": 1 << 30, "PidsLimit": 512}
-NGINX_LIMITS = {"Memory": 256 << 20, "PidsLimit": 256}
+# nginx's CPU weight: 4 times an app container's (docker-compose.yml).
+NGINX_LIMITS = {"Memory": 256 << 20, "PidsLimit": 256, "CpuShares": 4096}
 NGINX_CAPS = ["CHOWN", "NET_BIND_SERVICE", "SETGID", "SETUID"]
 # Linux capability numbers of NGINX_CAPS (linux/capability.h).
 CAP_BITS = {"CHOWN": 0, "SETGID": 6, "SETUID": 7, "NET_BIND_SERVICE": 10}
@@ -395,15 +396,23 @@ def check_hardening(opts, name, container, caps, limits):
           "no-new-privileges:true" in (hc.get("SecurityOpt") or [])
           and hc.get("ReadonlyRootfs") is True,
           f"SecurityOpt {hc.get('SecurityOpt')}, ReadonlyRootfs {hc.get('ReadonlyRootfs')}")
-    check(f"{name}: Memory {limits['Memory']} and PidsLimit {limits['PidsLimit']}",
+    check(f"{name}: " + ", ".join(f"{k} {v}" for k, v in limits.items()),
           all(hc.get(k) == v for k, v in limits.items()),
-          f"Memory {hc.get('Memory')}, PidsLimit {hc.get('PidsLimit')}")
+          ", ".join(f"{k} {hc.get(k)}" for k in limits))
     mem = cgroup_value(opts, container, "memory.max", "memory/memory.limit_in_bytes")
     pids = cgroup_value(opts, container, "pids.max", "pids/pids.max")
     used = cgroup_value(opts, container, "pids.current", "pids/pids.current")
     check(f"{name}: the kernel enforces them (cgroup memory and pids limits)",
           mem == str(limits["Memory"]) and pids == str(limits["PidsLimit"]),
           f"memory {mem}, pids {pids}", note=f"{used} tasks in use")
+    if "CpuShares" in limits:
+        # cgroup v1 keeps the shares; v2 holds the weight Docker maps
+        # them to (runc: 1 + (shares - 2) * 9999 / 262142).
+        shares = limits["CpuShares"]
+        cpu = cgroup_value(opts, container, "cpu.weight", "cpu/cpu.shares")
+        check(f"{name}: the kernel weighs its CPU share as set",
+              cpu in (str(shares), str(1 + (shares - 2) * 9999 // 262142)),
+              f"cpu.weight or cpu.shares {cpu}")
     write = docker(["exec", container, "sh", "-c", "touch /etc/microgo-write-test"], opts)
     check(f"{name}: the root filesystem refuses writes", write.returncode != 0,
           "touch /etc/microgo-write-test succeeded")
