@@ -105,8 +105,10 @@ KORE_SECCOMP_FILTER("microgo",
 	KORE_SYSCALL_ALLOW(rseq),
 	KORE_SYSCALL_ALLOW(set_robust_list),
 	KORE_SYSCALL_ALLOW(gettid),
-	/* Image threads lower their own priority (src/modules/jobs.c). */
+	/* Job threads lower their own priority and let go of the worker's
+	 * core (src/modules/jobs.c). */
 	KORE_SYSCALL_ALLOW(setpriority),
+	KORE_SYSCALL_ALLOW(sched_setaffinity),
 	KORE_SYSCALL_ALLOW(sched_getaffinity),
 	/* glib and libvips threads ask about NUMA memory placement. */
 	KORE_SYSCALL_ALLOW(get_mempolicy),

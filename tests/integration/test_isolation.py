@@ -244,3 +244,38 @@ def wait_healthy(url, timeout=30):
             pass
         time.sleep(0.1)
     raise AssertionError("Kore did not come back")
+
+
+def _threads(pid):
+    """{tid: (nice, "Cpus_allowed_list")} of every thread of pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        base = "/proc/%d/task/%s/" % (pid, tid)
+        with open(base + "stat") as f:
+            nice = int(f.read().rsplit(")", 1)[1].split()[16])
+        with open(base + "status") as f:
+            cpus = [l.split(":", 1)[1].strip() for l in f if l.startswith("Cpus_allowed_list:")]
+        out[int(tid)] = (nice, cpus[0])
+    return out
+
+
+def test_job_threads_leave_the_workers_core(stack):
+    """Kore pins each worker to one core and its threads inherit the pin:
+    the image and login threads (nice 10 and 5) must take it off, or four
+    uploads landing on one worker share one core while the other idles."""
+    with open("/proc/%d/status" % stack.kore_pids(0)["parent"]) as f:
+        every = [l.split(":", 1)[1].strip() for l in f if l.startswith("Cpus_allowed_list:")][0]
+    workers = stack.kore_pids(0)["workers"]
+    assert workers
+    for pid in workers:
+        threads = _threads(pid)
+        loop_nice, loop_cpus = threads[pid]
+        if (os.cpu_count() or 1) > 1:
+            assert "," not in loop_cpus and "-" not in loop_cpus, \
+                "worker %d's event loop is not on one core: %s" % (pid, loop_cpus)
+        jobs = {tid: t for tid, t in threads.items() if t[0] in (5, 10)}
+        assert sorted(n for n, _ in jobs.values()).count(10) >= 2, threads
+        assert sorted(n for n, _ in jobs.values()).count(5) >= 1, threads
+        for tid, (nice, cpus) in jobs.items():
+            assert cpus == every, "worker %d thread %d (nice %d) on %s, not %s" % (
+                pid, tid, nice, cpus, every)
