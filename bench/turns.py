@@ -18,6 +18,12 @@ machine); a turn with a thousand reads was working. A SCHED_FIFO sleeper
 (1 ms sleeps) reports the longest gap it saw, the machine's own
 hiccups, and /proc/stat the steal time, for the same seconds.
 
+Then, for as many seconds more, the scheduler's view (perf sched record
+on every CPU): for each of those event loops, its longest wait for a
+core after a wake-up, and which threads ran on that core meanwhile.
+Kore's threads all say "kore": the worker's own (its event loop) is
+marked "loop", the others (image, login and database threads) "thread".
+
 perf's own load lengthens the turns it records: read /me's latency from
 make bench, which runs without it, and the turns from here.
 
@@ -78,6 +84,36 @@ def turns(script_text):
     return out
 
 
+def waits(timehist, loops):
+    """From perf sched timehist --state: for each tid in loops, its
+    longest wake-up delay (ms) and {task: ms run} on that CPU meanwhile."""
+    pat = re.compile(r"\s*([\d.]+)\s+\[(\d+)\]\s+(\S+)\[(\d+)(?:/(\d+))?\]\s+"
+                     r"([\d.]+)\s+([\d.]+)\s+([\d.]+)")
+    rows = []
+    for line in timehist.splitlines():
+        m = pat.match(line)
+        if m:
+            tid = int(m.group(4))
+            pid = int(m.group(5) or tid)
+            name = m.group(3)
+            if name == "kore":
+                name = "kore %s" % ("loop" if tid == pid else "thread")
+            rows.append((float(m.group(1)), int(m.group(2)), name, tid,
+                         float(m.group(7)), float(m.group(8))))
+    out = {}
+    for t, cpu, name, tid, delay, _ in rows:
+        if tid in loops and delay > out.get(tid, (0, None, None))[0]:
+            out[tid] = (delay, t, cpu)
+    result = {}
+    for tid, (delay, t, cpu) in out.items():
+        ran = collections.Counter()
+        for t2, cpu2, name2, tid2, _, run in rows:
+            if cpu2 == cpu and t - delay / 1000 < t2 < t and tid2 != tid:
+                ran[name2] += run
+        result[tid] = (delay, ran)
+    return result
+
+
 def main():
     seconds = int(sys.argv[1]) if len(sys.argv) > 1 else 15
     if os.geteuid() != 0 or subprocess.run(["perf", "--version"],
@@ -101,7 +137,7 @@ def main():
         rex, map_ = token("Rex", "Rex siu super"), token("Mập", "Mập khùng")
         nginx = stack.nginx_url
         uploads = subprocess.Popen(
-            ["wrk", "-t1", "-c4", "-d%ds" % (seconds + 6), "--timeout", "60s",
+            ["wrk", "-t1", "-c4", "-d%ds" % (2 * seconds + 8), "--timeout", "60s",
              "-s", os.path.join(ROOT, "bench", "report.lua"), nginx + "/upload"],
             env=dict(os.environ, BENCH_METHOD="POST", BENCH_BODY_FILE=body_file,
                      BENCH_HEADERS="Authorization: Bearer %s|Content-Type: %s"
@@ -123,9 +159,14 @@ def main():
         stat1 = open("/proc/stat").readline().split()
         worst_gap = hiccup.communicate(timeout=60)[0].strip()
         _, err = perf.communicate(timeout=seconds + 120)
-        uploads.communicate(timeout=seconds + 120)
+        sched = os.path.join(work, "sched.data")
+        subprocess.run(["perf", "sched", "record", "-o", sched, "--", "sleep", str(seconds)],
+                       capture_output=True, timeout=seconds + 120)
+        uploads.communicate(timeout=2 * seconds + 120)
         script = subprocess.run(["perf", "script", "-i", data, "-F", "comm,tid,time,event"],
                                 capture_output=True, text=True, timeout=600).stdout
+        timehist = subprocess.run(["perf", "sched", "timehist", "-i", sched, "--state"],
+                                  capture_output=True, text=True, timeout=600).stdout
     finally:
         stack.stop()
 
@@ -149,6 +190,16 @@ def main():
                 "%.1f (%d, %d)" % (t, c.get("recvfrom", 0),
                                    c.get("write", 0) + c.get("writev", 0) + c.get("pwrite64", 0))
                 for t, c in top)))
+
+
+    print("\n# The scheduler, %d s more of the same load (perf sched record)\n" % seconds)
+    print("| event loop | longest wait for a core after a wake-up | on that core meanwhile "
+          "(ms run) |")
+    print("|---|---|---|")
+    names = dict([(int(p), "kore loop") for p in kore] + [(int(p), "nginx") for p in ngx])
+    for tid, (delay, ran) in sorted(waits(timehist, set(names)).items()):
+        print("| %s %d | %.1f ms | %s |" % (names[tid], tid, delay, ", ".join(
+            "%s %.1f" % (n, ms) for n, ms in ran.most_common(4))))
 
 
 if __name__ == "__main__":
